@@ -1,0 +1,70 @@
+"""The segmentation engine interface shared by every backend.
+
+An engine turns a batch of frames into instance label images. Frames are float32 arrays of detector
+counts (any offset/scale; engines normalise internally), shape (B, H, W), all frames in one batch of the
+same shape. Labels are int32, shape (B, H, W), 0 = background, 1..N = instances (numbered per frame).
+Coordinates follow the numpy convention: y = row, x = column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+Contrast = Literal["bright", "dark", "auto"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings of the segmentation engine (the ``[engine]`` table of the TOML config).
+
+    name: which engine: "classical", "onnx" (onnxruntime, CPU), "torch", "tensorrt".
+    contrast: "bright" particles (HAADF-STEM), "dark" particles (bright-field TEM) or "auto" (decided per
+        frame from the intensity distribution).
+    weights: path to a model file (.onnx / .pt); empty = the shipped default model.
+    threads: CPU threads for the engine (0 = library default).
+    min_area_px: instances smaller than this many pixels are removed (px).
+    int8: use the statically quantised INT8 ONNX model where available (onnx engine only).
+    max_batch: largest batch the engine is built/optimised for (TensorRT profile upper bound).
+    """
+
+    name: str = "classical"
+    contrast: Contrast = "auto"
+    weights: str = ""
+    threads: int = 0
+    min_area_px: int = 4
+    int8: bool = False
+    max_batch: int = 8
+
+    def __post_init__(self) -> None:
+        if self.contrast not in ("bright", "dark", "auto"):
+            raise ValueError(f"engine.contrast must be bright, dark or auto, not {self.contrast!r}")
+        if self.threads < 0:
+            raise ValueError(f"engine.threads must be >= 0, not {self.threads}")
+        if self.min_area_px < 1:
+            raise ValueError(f"engine.min_area_px must be >= 1, not {self.min_area_px}")
+        if self.max_batch < 1:
+            raise ValueError(f"engine.max_batch must be >= 1, not {self.max_batch}")
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Anything that segments a batch of frames into instance labels."""
+
+    name: str
+
+    def segment(self, batch: np.ndarray) -> np.ndarray:
+        """Return int32 labels (B, H, W) for float32 frames (B, H, W)."""
+        ...
+
+
+def as_batch(frames: np.ndarray) -> np.ndarray:
+    """Return ``frames`` as a float32 (B, H, W) array; a single (H, W) frame becomes B = 1."""
+    arr = np.asarray(frames)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError(f"expected (H, W) or (B, H, W) frames, got shape {arr.shape}")
+    return arr.astype(np.float32, copy=False)
