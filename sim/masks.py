@@ -1,0 +1,52 @@
+"""Sparse-scan sampling masks (1 = sampled pixel) with an exact number of samples."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import MASK_KINDS
+
+
+def sampling_mask(
+    shape: tuple[int, int], fraction: float, kind: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Return a uint8 (H, W) mask with exactly round(fraction * H * W) sampled pixels (value 1).
+
+    kind "uniform": pixels drawn uniformly without replacement.
+    kind "line-hop": the beam runs along the fast-scan direction (x) and, at every column, hops to a
+    random row inside the current band of floor(1 / fraction) rows (line-hop sampling); samples beyond
+    the requested count are dropped at random, missing ones added at random.
+    """
+    if kind not in MASK_KINDS:
+        raise ValueError(f"sampling_mask kind must be one of {MASK_KINDS}, not {kind!r}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"sampling_mask fraction must be in (0, 1], not {fraction}")
+    rows, cols = shape
+    n_target = int(round(fraction * rows * cols))
+    if kind == "uniform":
+        flat = np.zeros(rows * cols, dtype=np.uint8)
+        flat[rng.choice(rows * cols, size=n_target, replace=False)] = 1
+        return flat.reshape(shape)
+    return _line_hop(shape, fraction, n_target, rng)
+
+
+def _line_hop(
+    shape: tuple[int, int], fraction: float, n_target: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Return a line-hop mask adjusted to exactly ``n_target`` samples."""
+    rows, cols = shape
+    band = max(1, math.floor(1 / fraction))
+    mask = np.zeros(shape, dtype=np.uint8)
+    for top in range(0, rows, band):
+        height = min(band, rows - top)
+        mask[top + rng.integers(0, height, cols), np.arange(cols)] = 1
+    flat = mask.ravel()
+    on = np.flatnonzero(flat)
+    if on.size > n_target:
+        flat[rng.choice(on, size=on.size - n_target, replace=False)] = 0
+    elif on.size < n_target:
+        off = np.flatnonzero(flat == 0)
+        flat[rng.choice(off, size=n_target - on.size, replace=False)] = 1
+    return flat.reshape(shape)

@@ -1,0 +1,159 @@
+"""The simulator's entry points: one frame, or a video as an iterator of frames with their truth.
+
+Determinism: everything is drawn from ``np.random.default_rng(seed)``, split into independent streams
+(population, dynamics, scan, noise, masks), so e.g. changing the dose keeps the same scene.
+``simulate_image(config, seed)`` is frame 0 of ``simulate_video(config, n, seed)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .config import SimConfig
+from .contaminants import Contaminants, draw_contaminants, render_contaminants
+from .detector import detector_counts, expected_electrons
+from .dynamics import merge_pair, step
+from .frames import SimFrame
+from .masks import sampling_mask
+from .population import Particles, domain_for, initial_population
+from .render import Rendering, occluder_of, render_particles
+from .scan import ScanGeometry, scan_geometry
+from .support import SupportTexture, support_texture
+from .truth import Lineage, frame_events, particle_table
+
+log = logging.getLogger(__name__)
+
+#: Rounds of merging fully hidden particles into their occluder before giving up (per frame).
+MAX_HIDDEN_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class _Streams:
+    """Independent random streams of one simulation."""
+
+    population: np.random.Generator
+    dynamics: np.random.Generator
+    scan: np.random.Generator
+    noise: np.random.Generator
+    mask: np.random.Generator
+
+
+def _streams(seed: int | np.random.SeedSequence | None) -> _Streams:
+    """Return the five random streams derived from ``seed``."""
+    children = np.random.default_rng(seed).spawn(5)
+    return _Streams(*children)
+
+
+def simulate_image(config: SimConfig, seed: int | None = 0) -> SimFrame:
+    """Return one simulated frame (frame 0 of the video of the same config and seed)."""
+    return next(simulate_video(config, 1, seed))
+
+
+def simulate_video(config: SimConfig, n_frames: int, seed: int | None = 0) -> Iterator[SimFrame]:
+    """Yield ``n_frames`` consecutive frames, ``config.frame_interval_s`` apart, with their truth."""
+    if n_frames < 0:
+        raise ValueError(f"n_frames must be >= 0, not {n_frames}")
+    rng = _streams(seed)
+    domain = domain_for(config)
+    particles = initial_population(config, domain, rng.population)
+    next_id = int(particles.track_id.max(initial=0)) + 1
+    texture = support_texture(config, rng.population)
+    contaminants = draw_contaminants(config, domain, rng.population)
+    shift = (
+        config.drift_nm_per_s[0] * config.frame_interval_s / config.pixel_size_nm,
+        config.drift_nm_per_s[1] * config.frame_interval_s / config.pixel_size_nm,
+    )
+    offset = (0.0, 0.0)
+    visible_before: set[int] = set()
+    for index in range(n_frames):
+        lineage: list[Lineage] = []
+        if index > 0:
+            moved = step(particles, config, domain, rng.dynamics, next_id, shift)
+            particles, next_id, lineage = moved.particles, moved.next_id, moved.lineage
+            contaminants = contaminants.shifted(*shift)
+            offset = (offset[0] + shift[0], offset[1] + shift[1])
+        scan = scan_geometry(config, rng.scan)
+        particles, rendering, next_id = _render_resolving_hidden(
+            particles, config, scan, next_id, lineage
+        )
+        frame = _frame(
+            index, config, particles, rendering, texture, contaminants, offset, scan, rng
+        )
+        visible_now = {int(t) for t in frame.particles["track_id"]}
+        if index > 0:
+            events = frame_events(index, visible_before, visible_now, lineage)
+            frame = replace(frame, events=events)
+        visible_before = visible_now
+        yield frame
+
+
+def _render_resolving_hidden(
+    particles: Particles,
+    config: SimConfig,
+    scan: ScanGeometry,
+    next_id: int,
+    lineage: list[Lineage],
+) -> tuple[Particles, Rendering, int]:
+    """Return the rendering after merging every fully hidden in-view particle into its occluder.
+
+    A particle whose in-view footprint is entirely covered by thicker particles overlaps them deeply;
+    it is coalesced with the particle covering most of it (a merge, appended to ``lineage``).
+    """
+    for _ in range(MAX_HIDDEN_ROUNDS):
+        rendering = render_particles(particles, config.pixel_size_nm, config.shape, scan)
+        if len(particles) == 0:
+            return particles, rendering, next_id
+        area = np.bincount(rendering.labels.ravel(), minlength=int(particles.track_id.max()) + 1)
+        hidden = np.flatnonzero((rendering.footprint_px > 0) & (area[particles.track_id] == 0))
+        if hidden.size == 0:
+            return particles, rendering, next_id
+        merged: set[int] = set()
+        for i in hidden:
+            hid = int(particles.track_id[i])
+            owner = occluder_of(rendering, int(i), hid)
+            if owner == 0 or hid in merged or owner in merged:
+                continue
+            rows = np.flatnonzero(np.isin(particles.track_id, (hid, owner)))
+            particles = merge_pair(particles, int(rows[0]), int(rows[1]), next_id)
+            lineage.append(Lineage("merge", (min(hid, owner), max(hid, owner)), (next_id,)))
+            merged.update((hid, owner))
+            next_id += 1
+    log.warning("hidden particles left after %d merge rounds", MAX_HIDDEN_ROUNDS)
+    return particles, rendering, next_id
+
+
+def _frame(
+    index: int,
+    config: SimConfig,
+    particles: Particles,
+    rendering: Rendering,
+    texture: SupportTexture,
+    contaminants: Contaminants,
+    offset: tuple[float, float],
+    scan: ScanGeometry,
+    rng: _Streams,
+) -> SimFrame:
+    """Return the frame image, truth and mask from the rendered particles and the scene."""
+    support = texture.sample(offset[0], offset[1], scan)
+    dirt = render_contaminants(contaminants, config.shape)
+    electrons = expected_electrons(config, support, rendering.signal_nm, dirt)
+    image = detector_counts(electrons, config, rng.noise)
+    clean = electrons * np.float32(config.gain_counts_per_e) + np.float32(config.offset_counts)
+    mask = None
+    if config.sparse_fraction < 1:
+        mask = sampling_mask(config.shape, config.sparse_fraction, config.sparse_kind, rng.mask)
+    return SimFrame(
+        index=index,
+        t_s=index * config.frame_interval_s,
+        image=image,
+        labels=rendering.labels,
+        particles=particle_table(rendering.labels, particles, config.pixel_size_nm),
+        events=[],
+        pixel_size_nm=config.pixel_size_nm,
+        mask=mask,
+        clean=clean,
+    )

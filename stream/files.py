@@ -1,0 +1,209 @@
+"""Readers for image files: frames (N, rows, cols) plus the pixel size and frame interval when known.
+
+Formats: PNG/JPEG/BMP (colour -> grey by luminance), TIFF and multi-page TIFF (ImageJ/resolution tags
+give the pixel size), NPY, and the microscope formats DM3/DM4/EMD/HSPY/MRC through rosettasciio (axis
+scales give the pixel size and, for a time axis, the frame interval). A 2-D image is one frame; a 3-D
+array is a video (frames along the first axis).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RGB_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])  # ITU-R 709 luminance, as scikit-image rgb2gray
+PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+TIFF_SUFFIXES = (".tif", ".tiff")
+RSCIIO_READERS = {
+    ".dm3": "rsciio.digitalmicrograph",
+    ".dm4": "rsciio.digitalmicrograph",
+    ".emd": "rsciio.emd",
+    ".hspy": "rsciio.hspy",
+    ".mrc": "rsciio.mrc",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = (
+    PLAIN_IMAGE_SUFFIXES + TIFF_SUFFIXES + (".npy",) + tuple(RSCIIO_READERS)
+)
+
+# Length units to nm (names as written by ImageJ, DigitalMicrograph, HyperSpy, MRC).
+NM_PER_UNIT = {
+    "nm": 1.0,
+    "nanometer": 1.0,
+    "nanometers": 1.0,
+    "a": 0.1,
+    "å": 0.1,
+    "angstrom": 0.1,
+    "pm": 1e-3,
+    "um": 1e3,
+    "µm": 1e3,
+    "μm": 1e3,
+    "micron": 1e3,
+    "microns": 1e3,
+    "\\u00b5m": 1e3,
+    "mm": 1e6,
+    "m": 1e9,
+}
+S_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """The frames of one input file.
+
+    frames: (N, rows, cols) in the file's numeric dtype (grey); is_stack: True for a video (3-D data,
+    frames analysed as one series), False for a single image; pixel_size_nm: nm per px or None;
+    frame_interval_s: s between frames or None.
+    """
+
+    path: Path
+    frames: np.ndarray
+    is_stack: bool
+    pixel_size_nm: float | None = None
+    frame_interval_s: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The file name (the ``source`` column of the output tables)."""
+        return self.path.name
+
+
+def read_image_file(path: str | Path) -> ImageSource:
+    """Return the frames of ``path``; raise ValueError for unsupported or unusable content."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    if suffix in PLAIN_IMAGE_SUFFIXES:
+        return source_from_array(p, read_plain_image(p), None, None)
+    if suffix in TIFF_SUFFIXES:
+        data, pixel_nm, interval = read_tiff(p)
+        return source_from_array(p, data, pixel_nm, interval)
+    if suffix == ".npy":
+        return source_from_array(p, np.load(p, allow_pickle=False), None, None)
+    if suffix in RSCIIO_READERS:
+        data, pixel_nm, interval = read_with_rsciio(p, RSCIIO_READERS[suffix])
+        return source_from_array(p, data, pixel_nm, interval)
+    raise ValueError(
+        f"{p}: unsupported file type {suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+    )
+
+
+def source_from_array(
+    path: Path, data: np.ndarray, pixel_size_nm: float | None, frame_interval_s: float | None
+) -> ImageSource:
+    """Return the source for ``data``: 2-D -> one frame, 3-D -> a stack (colour already grey)."""
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "uif" and arr.dtype != bool:
+        raise ValueError(f"{path}: pixel type {arr.dtype} is not numeric")
+    arr = np.squeeze(arr) if arr.ndim > 3 else arr
+    if arr.ndim == 2:
+        frames, is_stack = arr[None], False
+    elif arr.ndim == 3:
+        frames, is_stack = arr, True
+    else:
+        raise ValueError(f"{path}: expected a 2-D image or a 3-D stack, got shape {arr.shape}")
+    if frames.shape[1] < 2 or frames.shape[2] < 2:
+        raise ValueError(f"{path}: frames of shape {frames.shape[1:]} are too small")
+    if frames.dtype == bool:
+        frames = frames.astype(np.uint8)
+    return ImageSource(path, frames, is_stack, pixel_size_nm, frame_interval_s)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Return a grey image from (rows, cols) or colour (rows, cols, 3|4) data (alpha ignored)."""
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        return (image[..., :3].astype(np.float64) @ RGB_WEIGHTS).astype(np.float32)
+    if image.ndim == 3 and image.shape[-1] == 2:  # grey + alpha
+        return image[..., 0]
+    return image
+
+
+def read_plain_image(path: Path) -> np.ndarray:
+    """Return the grey pixels of a PNG/JPEG/BMP/GIF (first frame of an animation)."""
+    import imageio.v3 as iio
+
+    image = np.asarray(iio.imread(path, index=0))
+    return to_grey(image)
+
+
+def read_tiff(path: Path) -> tuple[np.ndarray, float | None, float | None]:
+    """Return (pixels, nm per px, s per frame) of a TIFF; colour pages become grey."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        data = series.asarray()
+        page = tif.pages[0]
+        photometric = getattr(page, "photometric", None)
+        is_rgb = photometric is not None and int(photometric) == 2  # PHOTOMETRIC.RGB
+        if is_rgb and data.ndim >= 3 and data.shape[-1] in (3, 4):
+            data = to_grey(data)
+        meta = tif.imagej_metadata or {}
+        pixel_nm = tiff_pixel_size_nm(page, meta)
+        interval = meta.get("finterval")
+    interval_s = float(interval) if isinstance(interval, int | float) and interval > 0 else None
+    return data, pixel_nm, interval_s
+
+
+def tiff_pixel_size_nm(page: object, imagej_meta: dict) -> float | None:
+    """Return nm per px from a TIFF page's XResolution and its unit, None when not calibrated."""
+    tags = getattr(page, "tags", {})
+    res = tags.get("XResolution") if hasattr(tags, "get") else None
+    if res is None:
+        return None
+    num, den = res.value if isinstance(res.value, tuple) else (res.value, 1)
+    if not num or not den:
+        return None
+    per_unit = num / den  # pixels per unit
+    unit = str(imagej_meta.get("unit", "")).strip().lower()
+    if not unit:
+        return None  # without an ImageJ unit the resolution is a print resolution (dpi)
+    nm = NM_PER_UNIT.get(unit)
+    if nm is None or per_unit <= 0:
+        return None
+    return nm / per_unit
+
+
+def read_with_rsciio(path: Path, module_name: str) -> tuple[np.ndarray, float | None, float | None]:
+    """Return (pixels, nm per px, s per frame) of a microscope file read by rosettasciio."""
+    import importlib
+
+    reader = importlib.import_module(module_name).file_reader
+    signals = reader(str(path))
+    images = [s for s in signals if np.asarray(s["data"]).ndim in (2, 3)]
+    if not images:
+        shapes = [np.asarray(s["data"]).shape for s in signals]
+        raise ValueError(f"{path}: no 2-D image or 3-D stack inside (found shapes {shapes})")
+    if len(images) > 1:
+        log.info("%s holds %d images; reading the first", path, len(images))
+    signal = images[0]
+    data = np.asarray(signal["data"])
+    axes = list(signal.get("axes", []))
+    pixel_nm = axis_length_nm(axes[-1]) if axes else None
+    interval = axis_time_s(axes[0]) if data.ndim == 3 and axes else None
+    return data, pixel_nm, interval
+
+
+def axis_length_nm(axis: dict) -> float | None:
+    """Return an axis step in nm when its units are a length, else None."""
+    unit = str(axis.get("units", "") or "").strip().lower()
+    scale = axis.get("scale")
+    factor = NM_PER_UNIT.get(unit)
+    if factor is None or not isinstance(scale, int | float) or scale <= 0:
+        return None
+    return float(scale) * factor
+
+
+def axis_time_s(axis: dict) -> float | None:
+    """Return an axis step in s when its units are a time, else None."""
+    unit = str(axis.get("units", "") or "").strip().lower()
+    scale = axis.get("scale")
+    factor = S_PER_UNIT.get(unit)
+    if factor is None or not isinstance(scale, int | float) or scale <= 0:
+        return None
+    return float(scale) * factor

@@ -1,0 +1,131 @@
+"""`nanolive analyze`: files in, the contract tables out (same per-frame core as serve)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+
+from nanolive.stream.cli import main
+from nanolive.stream.files import read_image_file
+
+CONTRACT = ("source", "frame", "track_id", "label", "x", "y", "area_px", "diameter_equivalent_px")
+AUTHENTIC = Path("/work/shared/data/authentic")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def moving_disks(n_frames: int, shape=(64, 80)) -> np.ndarray:
+    """Frames with two disks (radius 5 px): one fixed at (row 20, col 20), one moving 2 px/frame."""
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    stack = np.full((n_frames, *shape), 30, np.uint16)
+    for i in range(n_frames):
+        for r, c in ((20, 20), (44, 30 + 2 * i)):
+            stack[i][(rows - r) ** 2 + (cols - c) ** 2 <= 25] = 400
+    return stack
+
+
+def test_tiff_stack_and_png_give_the_contract_tables_and_labels(tmp_path):
+    stack = moving_disks(5)
+    tifffile.imwrite(
+        tmp_path / "video.tif",
+        stack,
+        imagej=True,
+        resolution=(1 / 0.4, 1 / 0.4),
+        metadata={"unit": "nm", "finterval": 0.5, "axes": "TYX"},
+    )
+    rgb = np.repeat((moving_disks(1)[0] // 2).astype(np.uint8)[..., None], 3, axis=-1)
+    iio.imwrite(tmp_path / "still.png", rgb)
+    out = tmp_path / "out"
+    code = main(["analyze", str(tmp_path / "video.tif"), str(tmp_path / "still.png"),
+                 "--out", str(out), "--save-labels", "--no-progress"])  # fmt: skip
+    assert code == 0
+    particles = read_csv(out / "particles.csv")
+    assert set(CONTRACT) <= set(particles[0])
+    video = [p for p in particles if p["source"] == "video.tif"]
+    still = [p for p in particles if p["source"] == "still.png"]
+    assert len(video) == 10 and len(still) == 2
+    assert sorted({int(p["frame"]) for p in video}) == [0, 1, 2, 3, 4]
+    assert {p["frame"] for p in still} == {"0"}
+    # x = column, y = row; the moving disk goes +2 px in x per frame and keeps its track id
+    mover = sorted((p for p in video if float(p["y"]) > 30), key=lambda p: int(p["frame"]))
+    assert [round(float(p["x"])) for p in mover] == [30, 32, 34, 36, 38]
+    assert all(round(float(p["y"])) == 44 for p in mover)
+    assert len({p["track_id"] for p in mover}) == 1
+    # calibration read from the TIFF: diameter in nm = diameter in px * 0.4
+    for p in video:
+        assert float(p["diameter_equivalent_nm"]) == pytest.approx(
+            0.4 * float(p["diameter_equivalent_px"])
+        )
+    assert still[0]["diameter_equivalent_nm"] == ""  # the PNG has no calibration
+    frames = read_csv(out / "frames.csv")
+    assert [(f["source"], f["frame"], f["count"]) for f in frames] == [
+        ("video.tif", str(i), "2") for i in range(5)
+    ] + [("still.png", "0", "2")]
+    assert [float(f["t_s"]) for f in frames[:5]] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert (out / "events.csv").read_text().startswith("source,kind,frame,t_s,parents,children")
+    labels = tifffile.imread(out / "labels" / "video.tif")
+    assert labels.shape == stack.shape and labels.dtype == np.int32
+    for p in video:  # the label image holds each particle's label at its centroid
+        f, y, x = int(p["frame"]), round(float(p["y"])), round(float(p["x"]))
+        assert labels[f, y, x] == int(p["label"])
+        assert (labels[f] == int(p["label"])).sum() == float(p["area_px"])
+    assert tifffile.imread(out / "labels" / "still.tif").shape == stack.shape[1:]
+
+
+def test_pixel_size_flag_overrides_and_npy_and_hspy_are_read(tmp_path):
+    from rsciio.hspy import file_writer
+
+    np.save(tmp_path / "frames.npy", moving_disks(2).astype(np.float32))
+    axes = [
+        {"name": "t", "size": 2, "scale": 0.25, "offset": 0, "units": "s", "navigate": True},
+        {"name": "y", "size": 64, "scale": 2.0, "offset": 0, "units": "Å", "navigate": False},
+        {"name": "x", "size": 80, "scale": 2.0, "offset": 0, "units": "Å", "navigate": False},
+    ]
+    signal = {"data": moving_disks(2), "axes": axes, "metadata": {"General": {"title": "t"},
+              "Signal": {"signal_type": ""}}, "original_metadata": {}, "attributes": {"_lazy": False},
+              "tmp_parameters": {}, "package_info": {"name": "test", "version": "0"},
+              "learning_results": {}, "models": {}}  # fmt: skip
+    file_writer(str(tmp_path / "scan.hspy"), signal, show_progressbar=False)
+    source = read_image_file(tmp_path / "scan.hspy")
+    assert source.is_stack and source.frames.shape == (2, 64, 80)
+    assert source.pixel_size_nm == pytest.approx(0.2) and source.frame_interval_s == 0.25
+    out = tmp_path / "out"
+    code = main(["analyze", str(tmp_path / "frames.npy"), "--out", str(out),
+                 "--pixel-size-nm", "2", "--no-progress"])  # fmt: skip
+    assert code == 0
+    rows = read_csv(out / "particles.csv")
+    assert len(rows) == 4
+    for p in rows:
+        assert float(p["diameter_equivalent_nm"]) == pytest.approx(2 * float(p["diameter_equivalent_px"]))
+
+
+def test_bad_inputs_fail_with_a_clear_message(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["analyze", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "o")]) == 2
+    assert "unsupported file type '.txt'" in capsys.readouterr().out
+    assert main(["analyze", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().out
+    np.save(tmp_path / "a.npy", np.zeros((4, 4, 4, 4)))
+    assert main(["analyze", str(tmp_path / "a.npy"), "--out", str(tmp_path / "o")]) == 2
+    assert "expected a 2-D image or a 3-D stack" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not AUTHENTIC.exists(), reason="shared authentic data not on this machine")
+def test_authentic_micrographs_are_analysed_in_place(tmp_path):
+    colour = sorted((AUTHENTIC / "emps-instances" / "images").glob("*.png"))[:1]  # RGB TEM figure
+    insitu = sorted((AUTHENTIC / "insitu-bftem-masks" / "images").glob("*.png"))[:1]  # BF-TEM
+    inputs = [str(p) for p in colour + insitu]
+    if not inputs:
+        pytest.skip("no authentic images found")
+    assert main(["analyze", *inputs, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    frames = read_csv(tmp_path / "o" / "frames.csv")
+    assert len(frames) == len(inputs)
+    assert all(int(f["count"]) > 0 for f in frames)  # real micrographs hold particles

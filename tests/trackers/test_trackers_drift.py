@@ -1,0 +1,36 @@
+"""Drift estimation: sign convention and accuracy from images and from detections."""
+
+import numpy as np
+import pytest
+from nanolive.trackers import detection_drift, phase_drift
+from scipy import ndimage as ndi
+
+
+def blobs(shape, xy, sigma=2.0):
+    img = np.zeros(shape, np.float32)
+    for x, y in xy:
+        img[int(round(y)) % shape[0], int(round(x)) % shape[1]] += 100
+    return ndi.gaussian_filter(img, sigma)
+
+
+def test_phase_drift_returns_content_motion():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(20, 236, size=(40, 2))
+    a = blobs((256, 256), xy)
+    b = blobs((256, 256), xy + [6.0, -4.0])
+    dx, dy = phase_drift(a, b, downsample=2)
+    assert dx == pytest.approx(6.0, abs=0.5)
+    assert dy == pytest.approx(-4.0, abs=0.5)
+    with pytest.raises(ValueError, match="shape"):
+        phase_drift(a, b[:100])
+
+
+def test_detection_drift_is_robust_to_brownian_steps_and_outliers():
+    rng = np.random.default_rng(1)
+    pred = rng.uniform(0, 512, size=(150, 2))
+    det = pred + [3.0, 5.0] + rng.normal(0, 1.0, size=pred.shape)
+    det = np.concatenate([det[:130], rng.uniform(0, 512, size=(30, 2))])  # 20 lost, 30 spurious
+    dx, dy = detection_drift(pred, det, max_px=15)
+    assert dx == pytest.approx(3.0, abs=0.4)
+    assert dy == pytest.approx(5.0, abs=0.4)
+    assert detection_drift(pred[:2], det, max_px=15) == (0.0, 0.0)

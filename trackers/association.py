@@ -1,0 +1,180 @@
+"""Thresholded linear assignment: link rows (tracks) to columns (detections) or leave them unlinked.
+
+The problem solved (exactly, never "assign then drop"): choose a set of one-to-one pairs (i, j) with
+finite cost that minimises  sum(cost[i, j] over pairs) + non_link_cost * (number of unpaired rows and
+columns) / 2.  So a pair is only worth making when it is cheaper than leaving both its row and its
+column unmatched (cost < non_link_cost), and a cheap pair is never displaced by a forced expensive one.
+
+Method: star-shaped components (one row whose candidate columns have no other candidate row, or the
+transpose; isolated pairs included) are decided directly (the cheapest edge is optimal); every other
+gated pair goes into one Jaqaman-style augmented sparse matrix
+[[C, D], [B, C^T-pattern]] (D, B diagonal at non_link_cost / 2) solved with
+`scipy.sparse.csgraph.min_weight_full_bipartite_matching`. `associate_dense` is the textbook padded
+`linear_sum_assignment` form, kept as a reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+Association = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+_OFFSET = (
+    1.0  # added to every augmented weight: keeps weights > 0 (a perfect matching's size is fixed)
+)
+
+
+def _result(matches: np.ndarray, n_rows: int, n_cols: int) -> Association:
+    matches = matches.reshape(-1, 2).astype(np.int64)
+    if matches.shape[0]:
+        matches = matches[np.argsort(matches[:, 0], kind="stable")]
+    row_used = np.zeros(n_rows, bool)
+    col_used = np.zeros(n_cols, bool)
+    row_used[matches[:, 0]] = True
+    col_used[matches[:, 1]] = True
+    return matches, np.flatnonzero(~row_used), np.flatnonzero(~col_used)
+
+
+def _check_threshold(non_link_cost: float) -> float:
+    t = float(non_link_cost)
+    if not np.isfinite(t) or t <= 0:
+        raise ValueError(f"non_link_cost must be a finite number > 0, not {non_link_cost!r}")
+    return t
+
+
+def associate_edges(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    costs: np.ndarray,
+    shape: tuple[int, int],
+    non_link_cost: float,
+) -> Association:
+    """Solve the thresholded assignment given as a list of candidate pairs.
+
+    rows, cols: int arrays of candidate pairs (each pair at most once); costs: their costs (finite);
+    shape: (n_rows, n_cols). Pairs with cost >= non_link_cost are ignored (they can never pay off).
+    Returns (matches int64 (K, 2) sorted by row, unmatched_rows, unmatched_cols).
+    """
+    t = _check_threshold(non_link_cost)
+    n_rows, n_cols = int(shape[0]), int(shape[1])
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    cols = np.asarray(cols, dtype=np.int64).reshape(-1)
+    costs = np.asarray(costs, dtype=np.float64).reshape(-1)
+    if not (rows.shape == cols.shape == costs.shape):
+        raise ValueError("rows, cols and costs must have the same length")
+    if rows.size and (
+        rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols
+    ):
+        raise ValueError(f"pair indices out of range for shape {shape}")
+    if np.any(np.isnan(costs)):
+        raise ValueError("costs contain NaN")
+    keep = costs < t
+    rows, cols, costs = rows[keep], cols[keep], costs[keep]
+    if rows.size == 0:
+        return _result(np.zeros((0, 2), np.int64), n_rows, n_cols)
+    row_deg = np.bincount(rows, minlength=n_rows)
+    col_deg = np.bincount(cols, minlength=n_cols)
+    direct, rest = _star_matches(rows, cols, costs, row_deg, col_deg)
+    if not np.any(rest):
+        return _result(direct, n_rows, n_cols)
+    solved = _solve_augmented(rows[rest], cols[rest], costs[rest], t)
+    return _result(np.concatenate([direct, solved]), n_rows, n_cols)
+
+
+def _star_matches(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    costs: np.ndarray,
+    row_deg: np.ndarray,
+    col_deg: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve star-shaped components exactly: one row whose candidate columns have no other row (or the
+    transpose); every candidate is below the threshold, so the cheapest edge is the optimum.
+    Returns (pairs (K, 2), mask of the edges left for the general solver)."""
+    leaf_col = col_deg[cols] == 1
+    leaf_row = row_deg[rows] == 1
+    row_star = np.bincount(rows, weights=leaf_col, minlength=row_deg.size) == row_deg
+    col_star = np.bincount(cols, weights=leaf_row, minlength=col_deg.size) == col_deg
+    by_row = row_star[rows]
+    by_col = col_star[cols] & ~by_row
+    pairs = [_cheapest_per_key(rows[by_row], cols[by_row], costs[by_row], rows[by_row])]
+    pairs.append(_cheapest_per_key(rows[by_col], cols[by_col], costs[by_col], cols[by_col]))
+    return np.concatenate(pairs), ~(by_row | by_col)
+
+
+def _cheapest_per_key(
+    rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, key: np.ndarray
+) -> np.ndarray:
+    """Return the (row, col) pair of least cost for every distinct key."""
+    if key.size == 0:
+        return np.zeros((0, 2), np.int64)
+    order = np.lexsort((costs, key))
+    first = np.ones(order.size, bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    pick = order[first]
+    return np.stack([rows[pick], cols[pick]], axis=1)
+
+
+def _solve_augmented(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: float) -> np.ndarray:
+    """Return the optimal pairs of a (connected-ish) sub-problem via the augmented sparse matrix."""
+    row_ids, r = np.unique(rows, return_inverse=True)
+    col_ids, c = np.unique(cols, return_inverse=True)
+    k, m = row_ids.size, col_ids.size
+    half = t / 2.0 + _OFFSET
+    diag_k = np.arange(k)
+    diag_m = np.arange(m)
+    aug_rows = np.concatenate([r, diag_k, k + diag_m, k + c])
+    aug_cols = np.concatenate([c, m + diag_k, diag_m, m + r])
+    weights = np.concatenate(
+        [costs + _OFFSET, np.full(k, half), np.full(m, half), np.full(c.size, _OFFSET)]
+    )
+    graph = sp.csr_matrix((weights, (aug_rows, aug_cols)), shape=(k + m, m + k))
+    aug_r, aug_c = min_weight_full_bipartite_matching(graph)
+    hit = (aug_r < k) & (aug_c < m)
+    return np.stack([row_ids[aug_r[hit]], col_ids[aug_c[hit]]], axis=1)
+
+
+def associate(cost: np.ndarray | sp.spmatrix | sp.sparray, non_link_cost: float) -> Association:
+    """Solve the thresholded linear assignment problem for a cost matrix (rows = tracks, cols = detections).
+
+    cost: dense (n, m) array, where inf (or any value >= non_link_cost) forbids a pair, or a scipy sparse
+    matrix whose *stored* entries are the allowed pairs (explicit zeros included).
+    non_link_cost: leaving one row and one column unmatched costs this much (each costs half).
+    Returns (matches int64 (K, 2) of (row, col) sorted by row, unmatched_rows, unmatched_cols).
+    """
+    if sp.issparse(cost):
+        coo = sp.coo_matrix(cost)
+        coo.sum_duplicates()
+        return associate_edges(coo.row, coo.col, coo.data, coo.shape, non_link_cost)
+    dense = np.asarray(cost, dtype=np.float64)
+    if dense.ndim != 2:
+        raise ValueError(f"cost must be a 2-D matrix, got shape {dense.shape}")
+    if np.any(np.isnan(dense)):
+        raise ValueError("cost contains NaN; use inf to forbid a pair")
+    rows, cols = np.nonzero(np.isfinite(dense))
+    return associate_edges(rows, cols, dense[rows, cols], dense.shape, non_link_cost)
+
+
+def associate_dense(cost: np.ndarray, non_link_cost: float) -> Association:
+    """Reference solver: `linear_sum_assignment` on the (n+m) x (m+n) matrix padded at non_link_cost / 2.
+
+    Same contract as `associate` for dense input; O((n+m)^3), meant for tests and small problems.
+    """
+    t = _check_threshold(non_link_cost)
+    c = np.asarray(cost, dtype=np.float64)
+    if c.ndim != 2:
+        raise ValueError(f"cost must be a 2-D matrix, got shape {c.shape}")
+    n, m = c.shape
+    big = 2.0 * t * (n + m + 1) + 1.0  # larger than any solution using only dummy pairs
+    padded = np.full((n + m, m + n), t / 2.0)
+    block = np.where(np.isfinite(c) & (c < t), c, big)
+    padded[:n, :m] = block
+    padded[n:, m:] = 0.0
+    r, k = linear_sum_assignment(padded)
+    pick = (r < n) & (k < m)
+    pairs = np.stack([r[pick], k[pick]], axis=1)
+    pairs = pairs[block[pairs[:, 0], pairs[:, 1]] < big]
+    return _result(pairs, n, m)

@@ -1,0 +1,221 @@
+"""Measure the tracker on simulated videos with ground truth (nanolive.sim).
+
+Two detection sources per video:
+- "truth": detections are the simulator's particle table (centroids and areas measured on the true
+  label image), so the numbers measure the tracker alone;
+- "classical": detections come from the classical segmentation engine + `particle_table` on the noisy
+  image, so the numbers measure the whole chain.
+
+Prediction set scored: every detection whose track was confirmed at some point (tentative tracks that
+never reached `min_hits` are dropped as spurious), with the id the tracker gave it online.
+True merges are the simulator's merge events, placed at the child's centroid in its first frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import TrackerConfig
+from .metrics import Points, clear_mot, event_scores, hota, identity_scores
+from .tracker import Tracker
+from .types import Detections, TrackEvent
+
+logger = logging.getLogger(__name__)
+
+DETECTION_SOURCES: tuple[str, ...] = ("truth", "classical")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The simulated experiment of the issue's target (all else at the simulator's defaults).
+
+    shape (px), n_particles, dose_e_per_px (low dose), drift_nm_per_s (stage drift), merge_probability
+    (coalescence of particles in contact, per frame), n_frames.
+    """
+
+    shape: tuple[int, int] = (512, 512)
+    n_particles: float = 150.0
+    dose_e_per_px: float = 20.0
+    drift_nm_per_s: tuple[float, float] = (1.5, -1.0)
+    merge_probability: float = 0.2
+    n_frames: int = 100
+
+    def sim_config(self):  # noqa: ANN201 (SimConfig; sim imported lazily)
+        """Return the simulator configuration of this scenario."""
+        from nanolive.sim import SimConfig
+
+        return SimConfig(
+            shape=self.shape,
+            n_particles=self.n_particles,
+            dose_e_per_px=self.dose_e_per_px,
+            drift_nm_per_s=self.drift_nm_per_s,
+            merge_probability=self.merge_probability,
+        )
+
+
+@dataclass(frozen=True)
+class VideoScores:
+    """Scores of one video and detection source."""
+
+    seed: int
+    source: str
+    mota: float
+    idf1: float
+    hota: float
+    id_switches: int
+    false_negatives: int
+    false_positives: int
+    n_true: int
+    merge_precision: float
+    merge_recall: float
+    true_merges: int
+    found_merges: int
+    ms_per_frame: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def detections_from_truth(particles: dict[str, np.ndarray]) -> Detections:
+    """Return detections from a simulator particle table (label = the true track id)."""
+    return Detections(
+        x=particles["x"],
+        y=particles["y"],
+        area_px=np.maximum(np.asarray(particles["area_px"], dtype=np.float64), 1.0),
+        label=particles["track_id"],
+    )
+
+
+def merge_events_of_truth(frames: Sequence) -> np.ndarray:  # noqa: ANN001
+    """Return (frame, x, y) of every true merge whose child is visible in its first frame."""
+    rows = []
+    for fr in frames:
+        ids = np.asarray(fr.particles["track_id"])
+        for ev in fr.events:
+            if ev.kind != "merge":
+                continue
+            hit = np.flatnonzero(ids == ev.children[0])
+            if hit.size:
+                k = int(hit[0])
+                rows.append((fr.index, fr.particles["x"][k], fr.particles["y"][k]))
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _event_array(events: Iterable[TrackEvent], kind: str) -> np.ndarray:
+    rows = [(e.frame, e.x, e.y) for e in events if e.kind == kind]
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def track_video(
+    frames: Sequence,  # noqa: ANN001 (SimFrame)
+    detections: Sequence[Detections],
+    config: TrackerConfig,
+    use_images: bool,
+) -> tuple[list[Points], list[TrackEvent], float]:
+    """Run the tracker over a video; return predicted points per frame, events, ms per frame."""
+    tracker = Tracker(config, frame_interval_s=float(frames[1].t_s - frames[0].t_s) or 1.0)
+    ids_per_frame = []
+    events: list[TrackEvent] = []
+    elapsed = 0.0
+    for fr, det in zip(frames, detections, strict=True):
+        t0 = time.perf_counter()
+        up = tracker.update(det, image=fr.image if use_images else None, t_s=fr.t_s)
+        elapsed += time.perf_counter() - t0
+        ids_per_frame.append(up.track_ids)
+        events += up.events
+    events += tracker.finish()
+    confirmed = tracker.confirmed_track_ids()
+    keep_ids = np.fromiter(confirmed, dtype=np.int64) if confirmed else np.zeros(0, np.int64)
+    pred = []
+    for ids, det in zip(ids_per_frame, detections, strict=True):
+        keep = np.isin(ids, keep_ids)
+        pred.append(Points(ids[keep], np.stack([det.x[keep], det.y[keep]], axis=1)))
+    return pred, events, 1e3 * elapsed / max(1, len(frames))
+
+
+def score_video(
+    seed: int,
+    source: str,
+    frames: Sequence,  # noqa: ANN001
+    pred: Sequence[Points],
+    events: Sequence[TrackEvent],
+    ms_per_frame: float,
+    match_distance_px: float,
+) -> VideoScores:
+    """Return the scores of predicted points and events against the simulator's truth."""
+    truth = [
+        Points(fr.particles["track_id"], np.stack([fr.particles["x"], fr.particles["y"]], axis=1))
+        for fr in frames
+    ]
+    mot = clear_mot(truth, pred, match_distance_px)
+    idf = identity_scores(truth, pred, match_distance_px)
+    h = hota(truth, pred, match_distance_px)
+    true_merges = merge_events_of_truth(frames)
+    found = _event_array(events, "merge")
+    ev = event_scores(true_merges, found, max_frames=2, max_distance_px=match_distance_px * 2)
+    return VideoScores(
+        seed=seed,
+        source=source,
+        mota=mot.mota,
+        idf1=idf.idf1,
+        hota=h.hota,
+        id_switches=mot.id_switches,
+        false_negatives=mot.false_negatives,
+        false_positives=mot.false_positives,
+        n_true=mot.n_true,
+        merge_precision=ev.precision,
+        merge_recall=ev.recall,
+        true_merges=true_merges.shape[0],
+        found_merges=found.shape[0],
+        ms_per_frame=ms_per_frame,
+        extra={"deta": h.deta, "assa": h.assa, "motp_px": mot.motp_px},
+    )
+
+
+def classical_detections(frames: Sequence) -> list[Detections]:  # noqa: ANN001
+    """Return detections of the classical engine + particle_table for every frame."""
+    from nanolive.analysis import particle_table
+    from nanolive.engines.base import EngineConfig
+    from nanolive.engines.registry import create_engine
+
+    engine = create_engine(EngineConfig(name="classical"))
+    out = []
+    for fr in frames:
+        labels = engine.segment(fr.image[None].astype(np.float32))[0]
+        table = particle_table(labels)
+        out.append(Detections.from_table(table) if len(table["x"]) else Detections.empty())
+    return out
+
+
+def evaluate(
+    seeds: Sequence[int],
+    sources: Sequence[str] = DETECTION_SOURCES,
+    scenario: Scenario | None = None,
+    config: TrackerConfig | None = None,
+    match_distance_px: float = 5.0,
+    use_images: bool = False,
+) -> list[VideoScores]:
+    """Simulate one video per seed and score the tracker on every detection source."""
+    from nanolive.sim import simulate_video
+
+    unknown = sorted(set(sources) - set(DETECTION_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown detection source(s) {unknown}; choose from {DETECTION_SOURCES}")
+    scenario = scenario if scenario is not None else Scenario()
+    config = config if config is not None else TrackerConfig()
+    results = []
+    for seed in seeds:
+        frames = list(simulate_video(scenario.sim_config(), scenario.n_frames, seed=int(seed)))
+        for source in sources:
+            if source == "truth":
+                dets = [detections_from_truth(fr.particles) for fr in frames]
+            else:
+                dets = classical_detections(frames)
+            pred, events, ms = track_video(frames, dets, config, use_images)
+            scores = score_video(int(seed), source, frames, pred, events, ms, match_distance_px)
+            logger.info("seed %d %s: %s", seed, source, scores)
+            results.append(scores)
+    return results

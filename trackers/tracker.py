@@ -1,0 +1,479 @@
+"""The streaming particle tracker: one `update` per frame, tracks and events out.
+
+Per frame: Kalman predict of every track -> global drift compensation -> KD-tree gate + Mahalanobis cost
+-> thresholded assignment (`associate_edges`) -> Kalman update of matched tracks -> merge / split search
+on the tracks that ended and the detections that started -> track lifecycle (tentative tracks confirmed
+after `min_hits` matches, coasting through up to `max_gap` missed frames, deletion) -> events.
+
+Track state is kept as stacked numpy arrays (one row per live track), so the per-frame cost has no
+Python loop over tracks; only the few ended tracks and new detections are looped over for events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .association import associate_edges
+from .config import TrackerConfig
+from .drift import detection_drift, drift_from_displacements, phase_drift
+from .events import FrameParts, find_merges, find_splits
+from .kalman import DIM_X, N_BLOCKS, KalmanModel
+from .summaries import TrackHistory, track_summaries
+from .types import Detections, TrackEvent, TrackUpdate
+
+logger = logging.getLogger(__name__)
+
+_LIVE_ARRAYS: tuple[str, ...] = (
+    "_ids",
+    "_x",
+    "_P",
+    "_hits",
+    "_misses",
+    "_confirmed",
+    "_first",
+    "_last_seen",
+    "_last_xy",
+    "_last_area",
+    "_first_xy",
+)
+
+
+class Tracker:
+    """Kalman + thresholded-LAP tracker of particles, fed one frame at a time.
+
+    config: settings; frame_interval_s: time between frames (s), used when `update` gets no `t_s` and
+    for the per-track rates; pixel_size_nm: adds nm columns to `summaries()` when known.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        frame_interval_s: float = 1.0,
+        pixel_size_nm: float | None = None,
+    ) -> None:
+        if not frame_interval_s > 0:
+            raise ValueError(f"frame_interval_s must be > 0, not {frame_interval_s!r}")
+        if pixel_size_nm is not None and not pixel_size_nm > 0:
+            raise ValueError(f"pixel_size_nm must be > 0 or None, not {pixel_size_nm!r}")
+        self.config = config if config is not None else TrackerConfig()
+        self.frame_interval_s = float(frame_interval_s)
+        self.pixel_size_nm = pixel_size_nm
+        c = self.config
+        self._model = KalmanModel.build(
+            measurement_sigma_px=c.measurement_sigma_px,
+            diffusion_sigma_px=c.diffusion_sigma_px,
+            velocity_sigma_px=c.velocity_sigma_px,
+            size_measurement_sigma_px=c.size_measurement_sigma_px,
+            size_sigma_px=c.size_sigma_px,
+            initial_velocity_sigma_px=c.initial_velocity_sigma_px,
+        )
+        self._frame = 0
+        self._next_id = 1
+        self._ids = np.zeros(0, np.int64)
+        self._x = np.zeros((0, DIM_X))
+        self._P = np.zeros((0, N_BLOCKS, 3))
+        self._hits = np.zeros(0, np.int64)
+        self._misses = np.zeros(0, np.int64)
+        self._confirmed = np.zeros(0, bool)
+        self._first = np.zeros(0, np.int64)
+        self._last_seen = np.zeros(0, np.int64)
+        self._last_xy = np.zeros((0, 2))
+        self._last_area = np.zeros(0)
+        self._first_xy = np.zeros((0, 2))
+        self._prev_image: np.ndarray | None = None
+        self._field_shape = c.field_shape
+        self._drift_total = np.zeros(2)
+        self._last_drift = np.zeros(2)
+        self._times: list[float] = []
+        self._history = TrackHistory()
+        self._ever_confirmed: set[int] = set()
+        self._finished = False
+
+    # ------------------------------------------------------------------ public
+    @property
+    def frame(self) -> int:
+        """Index of the next frame `update` will receive."""
+        return self._frame
+
+    def update(
+        self,
+        detections: Detections | Mapping[str, np.ndarray],
+        image: np.ndarray | None = None,
+        t_s: float | None = None,
+    ) -> TrackUpdate:
+        """Track one frame; call it for every frame, with `Detections.empty()` when nothing was found.
+
+        image: the frame (any dtype, (H, W)) for phase-correlation drift and edge checks (optional).
+        t_s: acquisition time (s); default frame index * frame_interval_s.
+        """
+        if self._finished:
+            raise RuntimeError("update() called after finish(); create a new Tracker")
+        det = (
+            detections if isinstance(detections, Detections) else Detections.from_table(detections)
+        )
+        frame = self._frame
+        t = float(t_s) if t_s is not None else frame * self.frame_interval_s
+        if image is not None:
+            image = np.asarray(image)
+            if image.ndim != 2:
+                raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}")
+            self._field_shape = (int(image.shape[0]), int(image.shape[1]))
+        det_xy = np.stack([det.x, det.y], axis=1)
+        det_d = det.diameter_px
+
+        x, P = self._model.predict(self._x, self._P)
+        tree = cKDTree(det_xy) if len(det) else None
+        drift, cand_i, cand_j = self._gate(x, det_xy, tree, image)
+        x[:, 0] += drift[0]
+        x[:, 2] += drift[1]
+        self._last_xy = self._last_xy + drift
+        self._drift_total += drift
+        self._last_drift = drift
+
+        matches, _, unmatched_dets = self._associate(x, P, det_xy, cand_i, cand_j)
+        rows, cols = matches[:, 0], matches[:, 1]
+        n_old = self._ids.size
+        prev_area = self._last_area.copy()
+        prev_xy = self._last_xy.copy()
+        if rows.size:
+            z = np.stack([det.x[cols], det.y[cols], det_d[cols]], axis=1)
+            x[rows], P[rows] = self._model.update(x[rows], P[rows], z)
+        self._x, self._P = x, P
+        matched = np.zeros(n_old, bool)
+        matched[rows] = True
+        self._misses[~matched] += 1
+        self._misses[rows] = 0
+        self._hits[rows] += 1
+        self._last_seen[rows] = frame
+        self._last_xy[rows] = det_xy[cols]
+        self._last_area[rows] = det.area_px[cols]
+
+        det_track = np.full(len(det), -1, np.int64)  # row in the live arrays
+        det_track[cols] = rows
+        ended = np.flatnonzero(~matched & (self._last_seen == frame - 1))
+        events: list[TrackEvent] = []
+        new_rows = self._add_tracks(det, unmatched_dets, frame)
+        det_track[unmatched_dets] = new_rows
+        found, retired = self._apply_events(
+            det, det_track, matches, prev_xy, prev_area, ended, frame, t
+        )
+        events += found
+        events += self._confirm(frame, t)
+        track_ids = self._ids[det_track]
+        confirmed = self._confirmed[det_track]
+        events += self._delete(retired, frame, t)
+        self._history.append(frame, track_ids, det_xy - self._drift_total, det.area_px)
+        self._times.append(t)
+        self._frame += 1
+        return TrackUpdate(
+            frame=frame,
+            track_ids=track_ids.copy(),
+            confirmed=confirmed.copy(),
+            events=events,
+            active_tracks=int(self._ids.size),
+            drift_px=(float(drift[0]), float(drift[1])),
+        )
+
+    def finish(self) -> list[TrackEvent]:
+        """Close the series: every live confirmed track disappears ("end"); returns those events."""
+        if self._finished:
+            return []
+        self._finished = True
+        t_end = self._frame * self.frame_interval_s
+        if self._times:
+            t_end = self._times[-1] + self.frame_interval_s
+        events = [
+            self._disappear_event(i, "end", self._frame, t_end)
+            for i in np.flatnonzero(self._confirmed & (self._misses > 0))
+        ]
+        return events
+
+    def confirmed_track_ids(self) -> set[int]:
+        """Ids of every track that was confirmed at some point (tentative-only tracks excluded)."""
+        return set(self._ever_confirmed)
+
+    def history(self) -> TrackHistory:
+        """Every detection seen so far with its track id and drift-corrected position."""
+        return self._history
+
+    def summaries(self) -> dict[str, np.ndarray]:
+        """Per-track table (one row per confirmed track): velocity, diffusion, diameter growth.
+
+        See `summaries.track_summaries` for the columns and units.
+        """
+        return track_summaries(
+            self._history,
+            np.asarray(self._times),
+            self.frame_interval_s,
+            self.pixel_size_nm,
+            keep_ids=self._ever_confirmed,
+        )
+
+    # ----------------------------------------------------------------- helpers
+    def _image_drift(self, image: np.ndarray | None) -> np.ndarray | None:
+        """Return the phase-correlation drift when the config asks for it (else None)."""
+        mode = self.config.drift
+        previous = self._prev_image
+        if image is not None:
+            self._prev_image = image
+        if mode == "phase" or (mode == "auto" and image is not None and previous is not None):
+            if image is None or previous is None:
+                logger.debug("phase drift needs two consecutive images; assuming no drift")
+                return np.zeros(2)
+            dx, dy = phase_drift(previous, image, self.config.drift_downsample)
+            if np.hypot(dx, dy) <= self.config.drift_max_px:
+                return np.array([dx, dy])
+            logger.info("phase drift %.1f px exceeds drift_max_px; ignored", np.hypot(dx, dy))
+            return np.zeros(2)
+        return None
+
+    def _gate(
+        self, x: np.ndarray, det_xy: np.ndarray, tree: cKDTree | None, image: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the drift (dx, dy) and the candidate pairs (track rows, detection indices).
+
+        Candidates: the `max_candidates` nearest detections within max_distance_px of each predicted,
+        drift-shifted track position (one KD-tree query). Drift from detections: the previous frame's
+        drift is the prior; the residual is the robust mode of the nearest-neighbour displacements of
+        the tracks seen in the previous frame; if it is large or unreliable, a wide search over
+        drift_max_px decides and the candidates are searched again.
+        """
+        image_drift = self._image_drift(image)
+        none = np.zeros(0, np.int64)
+        n = x.shape[0]
+        if tree is None or n == 0:
+            return (np.zeros(2) if image_drift is None else image_drift), none, none
+        c = self.config
+        by_detections = image_drift is None and c.drift != "none" and self._frame > 0
+        shift = image_drift if image_drift is not None else np.zeros(2)
+        if by_detections:
+            shift = self._last_drift.copy()
+        pred = np.stack([x[:, 0], x[:, 2]], axis=1) + shift
+        k = min(c.max_candidates, det_xy.shape[0])
+        dist, j = tree.query(pred, k=k, distance_upper_bound=c.max_distance_px)
+        dist, j = dist.reshape(n, k), j.reshape(n, k)
+        if by_detections:
+            seen = np.flatnonzero((self._misses == 0) & np.isfinite(dist[:, 0]))
+            disp = det_xy[j[seen, 0]] - pred[seen]
+            residual = np.array(drift_from_displacements(disp, c.max_distance_px))
+            reliable = int(np.count_nonzero(self._misses == 0))
+            too_few = seen.size < max(3, reliable // 2)
+            if too_few or np.hypot(*residual) > c.max_distance_px / 3:
+                wide = (self._misses == 0) & (self._hits >= 1)
+                residual = np.asarray(
+                    detection_drift(pred[wide], det_xy, c.drift_max_px, tree=tree)
+                )
+                pred = pred + residual
+                dist, j = tree.query(pred, k=k, distance_upper_bound=c.max_distance_px)
+                dist, j = dist.reshape(n, k), j.reshape(n, k)
+            elif np.any(residual):
+                pred = pred + residual
+                ok = np.isfinite(dist)
+                dist[ok] = np.hypot(*(det_xy[j[ok]] - np.repeat(pred, k, axis=0)[ok.ravel()]).T)
+                dist[dist > c.max_distance_px] = np.inf
+            shift = shift + residual
+        ok = np.isfinite(dist)
+        i = np.broadcast_to(np.arange(n)[:, None], (n, k))[ok]
+        return shift, i, j[ok]
+
+    def _associate(
+        self,
+        x: np.ndarray,
+        cov: np.ndarray,
+        det_xy: np.ndarray,
+        i: np.ndarray,
+        j: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cost of each candidate pair = squared Mahalanobis distance of the position innovation;
+        return the solution of the thresholded LAP (non-link cost gate_chi2)."""
+        n, m = x.shape[0], det_xy.shape[0]
+        var = self._model.position_variance(cov)
+        ex = det_xy[j, 0] - x[i, 0]
+        ey = det_xy[j, 1] - x[i, 2]
+        d2 = ex * ex / var[i, 0] + ey * ey / var[i, 1]
+        return associate_edges(i, j, d2, (n, m), self.config.gate_chi2)
+
+    def _add_tracks(self, det: Detections, which: np.ndarray, frame: int) -> np.ndarray:
+        """Start tentative tracks at detections `which`; return their rows in the live arrays."""
+        k = which.size
+        start = self._ids.size
+        if k == 0:
+            return np.zeros(0, np.int64)
+        z = np.stack([det.x[which], det.y[which], det.diameter_px[which]], axis=1)
+        x0, P0 = self._model.initial_state(z)
+        self._ids = np.concatenate([self._ids, np.arange(self._next_id, self._next_id + k)])
+        self._next_id += k
+        self._x = np.concatenate([self._x, x0])
+        self._P = np.concatenate([self._P, P0])
+        self._hits = np.concatenate([self._hits, np.ones(k, np.int64)])
+        self._misses = np.concatenate([self._misses, np.zeros(k, np.int64)])
+        self._confirmed = np.concatenate([self._confirmed, np.zeros(k, bool)])
+        self._first = np.concatenate([self._first, np.full(k, frame, np.int64)])
+        self._last_seen = np.concatenate([self._last_seen, np.full(k, frame, np.int64)])
+        self._last_xy = np.concatenate([self._last_xy, z[:, :2]])
+        self._last_area = np.concatenate([self._last_area, det.area_px[which]])
+        self._first_xy = np.concatenate([self._first_xy, z[:, :2]])
+        return np.arange(start, start + k)
+
+    def _child_track(self, parent_row: int, det: Detections, j: int, row: int, frame: int) -> int:
+        """Return the row of a confirmed track for detection j, product of a merge/split.
+
+        A track that starts at this frame (row) is reused; otherwise a new track is started.
+        The child inherits the parent's velocity.
+        """
+        if row < 0 or self._first[row] != frame:
+            row = int(self._add_tracks(det, np.array([j]), frame)[0])
+        self._confirmed[row] = True
+        self._hits[row] = max(int(self._hits[row]), self.config.min_hits)
+        self._ever_confirmed.add(int(self._ids[row]))
+        if parent_row >= 0:
+            self._x[row, 1::2] = self._x[parent_row, 1::2]
+        return row
+
+    def _apply_events(
+        self,
+        det: Detections,
+        det_track: np.ndarray,
+        matches: np.ndarray,
+        prev_xy: np.ndarray,
+        prev_area: np.ndarray,
+        ended: np.ndarray,
+        frame: int,
+        t: float,
+    ) -> tuple[list[TrackEvent], set[int]]:
+        """Find merges and splits; re-link their products; return events and rows to retire."""
+        rows, cols = matches[:, 0], matches[:, 1]
+        m = len(det)
+        det_prev_xy = np.full((m, 2), np.nan)
+        det_prev_area = np.full(m, np.nan)
+        det_prev_xy[cols] = prev_xy[rows]
+        det_prev_area[cols] = prev_area[rows]
+        parts = FrameParts(
+            det_xy=np.stack([det.x, det.y], axis=1),
+            det_area=det.area_px,
+            det_prev_xy=det_prev_xy,
+            det_prev_area=det_prev_area,
+            ended_xy=prev_xy[ended],
+            ended_area=prev_area[ended],
+        )
+        cfg = self.config
+        events: list[TrackEvent] = []
+        retired: set[int] = set()
+        merges = find_merges(parts, cfg.merge_volume_tolerance, cfg.merge_max_gap_px)
+        for mg in merges:
+            linked = int(det_track[mg.det]) if mg.with_linked else -1
+            parents = [int(ended[a]) for a in mg.ended] + ([linked] if linked >= 0 else [])
+            if cfg.new_id_on_merge or linked < 0:
+                child = self._child_track(linked, det, mg.det, int(det_track[mg.det]), frame)
+            else:
+                child = linked
+            if det_track[mg.det] != child:
+                retired.add(int(det_track[mg.det]))
+            det_track[mg.det] = child
+            retired.update(r for r in parents if r != child)
+            events.append(
+                self._event("merge", frame, t, parents, [child], det.x[mg.det], det.y[mg.det])
+            )
+        used_dets = {mg.det for mg in merges}
+        used_ended = {a for mg in merges for a in mg.ended}
+        splits = find_splits(parts, cfg.merge_volume_tolerance, cfg.merge_max_gap_px)
+        for s in splits:
+            if set(s.dets) & used_dets or (s.ended is not None and s.ended in used_ended):
+                continue
+            parent = int(ended[s.ended]) if s.ended is not None else int(det_track[s.dets[0]])
+            children = []
+            for j in s.dets:
+                old = int(det_track[j])
+                if not cfg.new_id_on_merge and old == parent:
+                    child = parent
+                else:
+                    child = self._child_track(parent, det, j, old, frame)
+                if child != old:
+                    retired.add(old)
+                det_track[j] = child
+                children.append(child)
+            if parent not in children:
+                retired.add(parent)
+            xy = prev_xy[parent]
+            events.append(self._event("split", frame, t, [parent], children, xy[0], xy[1]))
+        return events, retired
+
+    def _event(
+        self,
+        kind: str,
+        frame: int,
+        t: float,
+        parent_rows: list[int],
+        child_rows: list[int],
+        x: float,
+        y: float,
+    ) -> TrackEvent:
+        return TrackEvent(
+            kind=kind,  # type: ignore[arg-type]
+            frame=frame,
+            t_s=t,
+            parents=tuple(sorted(int(self._ids[r]) for r in parent_rows)),
+            children=tuple(sorted(int(self._ids[r]) for r in child_rows)),
+            x=float(x),
+            y=float(y),
+        )
+
+    def _confirm(self, frame: int, t: float) -> list[TrackEvent]:
+        """Confirm tentative tracks with enough hits; return their appear events (frame = birth)."""
+        newly = np.flatnonzero(~self._confirmed & (self._hits >= self.config.min_hits))
+        self._confirmed[newly] = True
+        events = []
+        for r in newly:
+            tid = int(self._ids[r])
+            self._ever_confirmed.add(tid)
+            first = int(self._first[r])
+            t_first = self._times[first] if first < len(self._times) else t
+            xy = self._first_xy[r]
+            events.append(
+                TrackEvent("appear", first, t_first, (), (tid,), float(xy[0]), float(xy[1]))
+            )
+        return events
+
+    def _delete(self, retired: set[int], frame: int, t: float) -> list[TrackEvent]:
+        """Remove retired and expired tracks; return disappear events of expired confirmed tracks."""
+        c = self.config
+        gone = np.zeros(self._ids.size, bool)
+        gone[list(retired)] = True
+        limit = np.where(self._confirmed, c.max_gap, c.max_gap_tentative)
+        expired = (self._misses > limit) & ~gone
+        events = [
+            self._disappear_event(int(r), "", frame, t)
+            for r in np.flatnonzero(expired & self._confirmed)
+        ]
+        keep = ~(expired | gone)
+        for name in _LIVE_ARRAYS:
+            setattr(self, name, getattr(self, name)[keep])
+        return events
+
+    def _disappear_event(self, row: int, reason: str, frame: int, t: float) -> TrackEvent:
+        gone = int(self._last_seen[row]) + 1
+        xy = self._last_xy[row]
+        if not reason and self._near_edge(self._x[row, 0], self._x[row, 2]):
+            reason = "left_field"
+        t_gone = self._times[gone] if gone < len(self._times) else t
+        return TrackEvent(
+            kind="disappear",
+            frame=gone,
+            t_s=t_gone,
+            parents=(int(self._ids[row]),),
+            children=(),
+            x=float(xy[0]),
+            y=float(xy[1]),
+            reason=reason,
+        )
+
+    def _near_edge(self, x: float, y: float) -> bool:
+        if self._field_shape is None:
+            return False
+        rows, cols = self._field_shape
+        m = self.config.edge_margin_px
+        return bool(x < m or y < m or x > cols - 1 - m or y > rows - 1 - m)
