@@ -23,13 +23,17 @@ from scipy.spatial import cKDTree
 SIZE_HISTOGRAM_MAX = 10  # agglomerate sizes 2 .. 9 in their own bins, 10 or more in the last
 
 
-def gap_links(x: np.ndarray, y: np.ndarray, radius: np.ndarray, gap_px: float) -> np.ndarray:
-    """Pairs (i, j), i < j, whose equivalent circles are at most ``gap_px`` apart, as (m, 2) intp."""
+def gap_links(
+    x: np.ndarray, y: np.ndarray, radius: np.ndarray, gap_px: float, tree: cKDTree | None = None
+) -> np.ndarray:
+    """Pairs (i, j), i < j, whose equivalent circles are at most ``gap_px`` apart, as (m, 2) intp;
+    ``tree`` is a KD-tree of the points (x, y) when one exists already."""
     if x.size < 2:
         return np.zeros((0, 2), dtype=np.intp)
-    tree = cKDTree(np.column_stack([x, y]))
+    tree = tree if tree is not None else cKDTree(np.column_stack([x, y]))
     pairs = tree.query_pairs(2.0 * float(radius.max()) + gap_px, output_type="ndarray")
-    d = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
+    dx, dy = x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]]
+    d = np.sqrt(dx * dx + dy * dy)
     close = d - radius[pairs[:, 0]] - radius[pairs[:, 1]] <= gap_px
     return pairs[close].astype(np.intp)
 
@@ -72,8 +76,11 @@ def _topology(n: int, links: np.ndarray, ring_min: int) -> dict[str, float | int
     }
 
 
-def agglomerate_metrics(table: dict[str, np.ndarray], gap_px: float, ring_min: int) -> dict:
-    """Agglomerate, chain and ring metrics of a particle table (see module docstring)."""
+def agglomerate_metrics(
+    table: dict[str, np.ndarray], gap_px: float, ring_min: int, tree: cKDTree | None = None
+) -> dict:
+    """Agglomerate, chain and ring metrics of a particle table (see module docstring); ``tree`` is a
+    KD-tree of the centroids when one exists already."""
     x = np.asarray(table["x"], dtype=np.float64)
     y = np.asarray(table["y"], dtype=np.float64)
     n = x.size
@@ -93,7 +100,7 @@ def agglomerate_metrics(table: dict[str, np.ndarray], gap_px: float, ring_min: i
             "ring_size_mean": nan,
         }
     radius = 0.5 * np.asarray(table["diameter_equivalent_px"], dtype=np.float64)
-    gaps = gap_links(x, y, radius, gap_px)
+    gaps = gap_links(x, y, radius, gap_px, tree)
     links = gaps
     if "contact_group" in table:
         links = np.concatenate([gaps, contact_links(np.asarray(table["contact_group"]))])

@@ -1,5 +1,5 @@
-"""Boundary measurements from pixel neighbourhoods: Crofton perimeter, contacts between particles, and
-per-row extents (the input of the convex hull and of the bounding boxes).
+"""Boundary measurements from pixel neighbourhoods: Crofton perimeter, contacts between particles,
+horizontal pixel runs and per-row extents (the input of the moments, convex hull and bounding boxes).
 
 Perimeter estimator (Crofton formula, 4 directions; identical to scikit-image ``perimeter_crofton``
 applied to one particle's mask): with N_0, N_90 the numbers of horizontal and vertical pixel pairs that
@@ -20,10 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .foreground import FORWARD_OFFSETS, Foreground
-
-AXIS_OFFSETS: tuple[tuple[int, int], ...] = ((0, 1), (0, -1), (1, 0), (-1, 0))
-DIAGONAL_OFFSETS: tuple[tuple[int, int], ...] = ((1, 1), (-1, -1), (1, -1), (-1, 1))
+from .foreground import Foreground
 
 
 @dataclass(frozen=True)
@@ -42,66 +39,99 @@ class RowExtents:
     col_max: np.ndarray
 
 
-def crofton_perimeter(fg: Foreground) -> np.ndarray:
-    """Return the Crofton perimeter (px) of every particle (see module docstring)."""
-    own = fg.labels[fg.index] if fg.n_particles else np.zeros(0, dtype=np.int64)
-    axis = np.zeros(fg.index.size, dtype=np.int8)
-    for drow, dcol in AXIS_OFFSETS:
-        axis += fg.neighbour_labels(drow, dcol) != own
-    diagonal = np.zeros(fg.index.size, dtype=np.int8)
-    for drow, dcol in DIAGONAL_OFFSETS:
-        diagonal += fg.neighbour_labels(drow, dcol) != own
-    n = fg.n_particles
-    n_axis = np.bincount(fg.index, weights=axis, minlength=n)
-    n_diagonal = np.bincount(fg.index, weights=diagonal, minlength=n)
-    return np.pi / 8.0 * (n_axis + n_diagonal / np.sqrt(2.0))
+@dataclass(frozen=True)
+class Runs:
+    """Maximal horizontal runs of pixels of one particle, in row-major order.
+
+    Attributes:
+        particle: compact particle index.
+        row: y, px.
+        col_start, col_end: x of the first and last pixel of the run (inclusive), px.
+        end_index: ``Foreground.flat`` of the run's last pixel.
+    """
+
+    particle: np.ndarray
+    row: np.ndarray
+    col_start: np.ndarray
+    col_end: np.ndarray
+    end_index: np.ndarray
 
 
-def contact_pairs(fg: Foreground) -> np.ndarray:
-    """Return the unique pairs (i, j), i < j, of particles with 8-adjacent pixels, as (n_pairs, 2) intp."""
-    if fg.n_particles < 2:
-        return np.zeros((0, 2), dtype=np.intp)
-    own = fg.labels[fg.index]
-    firsts, seconds = [], []
-    for drow, dcol in FORWARD_OFFSETS:
-        other = fg.neighbour_labels(drow, dcol)
-        hit = (other != 0) & (other != own)
-        if hit.any():
-            firsts.append(fg.index[hit])
-            seconds.append(fg.label_to_index(other[hit]))
-    if not firsts:
-        return np.zeros((0, 2), dtype=np.intp)
-    a = np.concatenate(firsts)
-    b = np.concatenate(seconds)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    codes = np.unique(lo.astype(np.int64) * fg.n_particles + hi)
-    return np.stack(np.divmod(codes, fg.n_particles), axis=1).astype(np.intp)
-
-
-def row_extents(fg: Foreground) -> RowExtents:
-    """Return the leftmost and rightmost pixel of every (particle, row) (see :class:`RowExtents`)."""
+def pixel_runs(fg: Foreground) -> Runs:
+    """Return the runs of equally labelled, horizontally consecutive pixels of ``fg``."""
     if fg.index.size == 0:
-        empty = np.zeros(0, dtype=np.intp)
-        return RowExtents(empty, empty, empty, empty)
+        empty = np.zeros(0, dtype=np.int64)
+        return Runs(empty, empty, empty, empty, empty)
     starts_mask = np.ones(fg.index.size, dtype=bool)
     starts_mask[1:] = (fg.index[1:] != fg.index[:-1]) | (fg.flat[1:] != fg.flat[:-1] + 1)
     starts = np.flatnonzero(starts_mask)
     ends = np.empty_like(starts)
     ends[:-1] = starts[1:] - 1
     ends[-1] = fg.index.size - 1
-    particle = fg.index[starts]
-    row = fg.rows[starts]
-    first_col = fg.cols[starts]
-    last_col = fg.cols[ends]
-    key = particle.astype(np.int64) * (fg.shape[0] + 1) + row
-    order = np.argsort(key, kind="stable")
+    return Runs(
+        particle=fg.index[starts],
+        row=fg.rows[starts].astype(np.int64),
+        col_start=fg.cols[starts].astype(np.int64),
+        col_end=fg.cols[ends].astype(np.int64),
+        end_index=fg.flat[ends],
+    )
+
+
+def perimeter_and_contacts(fg: Foreground, runs: Runs) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Crofton perimeter (px) of every particle and the unique pairs (i, j), i < j, of
+    particles with 8-adjacent pixels as an (n_pairs, 2) intp array.
+
+    Horizontal neighbours come from the runs (each run has two horizontal boundary crossings and can
+    touch another particle only at its ends); the six other directions are looked up per pixel."""
+    n = fg.n_particles
+    if n == 0:
+        return np.zeros(0), np.zeros((0, 2), dtype=np.intp)
+    own = fg.labels[fg.index]
+    vertical = np.zeros(fg.index.size, dtype=np.int8)
+    diagonal = np.zeros(fg.index.size, dtype=np.int8)
+    firsts, seconds = [], []
+    end_owner = fg.labels[runs.particle]
+    after_end = fg.padded[fg.padded_width + 2 :][runs.end_index]  # pixel right of each run's end
+    hit = (after_end != 0) & (after_end != end_owner)
+    firsts.append(runs.particle[hit])
+    seconds.append(fg.label_to_index(after_end[hit]))
+    for drow, dcol in ((1, 0), (-1, 0), (1, 1), (-1, -1), (1, -1), (-1, 1)):
+        other = fg.neighbour_labels(drow, dcol)
+        differs = other != own
+        if dcol == 0:
+            vertical += differs
+        else:
+            diagonal += differs
+        if drow == 1 and n > 1:
+            hit = differs & (other != 0)
+            firsts.append(fg.index[hit])
+            seconds.append(fg.label_to_index(other[hit]))
+    n_axis = 2.0 * np.bincount(runs.particle, minlength=n)
+    n_axis += np.bincount(fg.index, weights=vertical, minlength=n)
+    n_diagonal = np.bincount(fg.index, weights=diagonal, minlength=n)
+    perimeter = np.pi / 8.0 * (n_axis + n_diagonal / np.sqrt(2.0))
+    a = np.concatenate(firsts)
+    b = np.concatenate(seconds)
+    if a.size == 0:
+        return perimeter, np.zeros((0, 2), dtype=np.intp)
+    codes = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+    return perimeter, np.stack(np.divmod(codes, n), axis=1).astype(np.intp)
+
+
+def row_extents(runs: Runs, n_rows: int) -> RowExtents:
+    """Return the leftmost and rightmost pixel of every (particle, row) (see :class:`RowExtents`)."""
+    if runs.particle.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return RowExtents(empty, empty, empty, empty)
+    key = runs.particle.astype(np.int64) * (n_rows + 1) + runs.row
+    order = np.argsort(key)  # order within a (particle, row) group does not matter
     key = key[order]
     heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     return RowExtents(
-        particle=particle[order][heads],
-        row=row[order][heads],
-        col_min=np.minimum.reduceat(first_col[order], heads),
-        col_max=np.maximum.reduceat(last_col[order], heads),
+        particle=runs.particle[order][heads],
+        row=runs.row[order][heads],
+        col_min=np.minimum.reduceat(runs.col_start[order], heads),
+        col_max=np.maximum.reduceat(runs.col_end[order], heads),
     )
 
 

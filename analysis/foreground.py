@@ -12,9 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Neighbour offsets (row, col) of the 8-neighbourhood, each direction once ("forward" half).
-FORWARD_OFFSETS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (1, 1), (1, -1))
-
 
 @dataclass(frozen=True)
 class Foreground:
@@ -27,7 +24,7 @@ class Foreground:
         rows: row (y, px) of each foreground pixel, increasing.
         cols: column (x, px) of each foreground pixel.
         padded: the label image with a one-pixel frame of zeros, raveled (for neighbour look-ups).
-        flat: index of each foreground pixel in ``padded``.
+        flat: index of each foreground pixel in ``padded`` minus that of pixel (0, 0).
         lut: dense label -> index table when labels are small integers, else None (binary search).
     """
 
@@ -51,8 +48,10 @@ class Foreground:
         return self.shape[1] + 2
 
     def neighbour_labels(self, drow: int, dcol: int) -> np.ndarray:
-        """Label value of the neighbour at (row + drow, col + dcol) of every foreground pixel (0 outside)."""
-        return self.padded[self.flat + (drow * self.padded_width + dcol)]
+        """Label value of the neighbour at (row + drow, col + dcol) of every foreground pixel (0 outside),
+        for |drow|, |dcol| <= 1."""
+        origin = self.padded_width + 1  # index in ``padded`` of pixel (0, 0)
+        return self.padded[origin + drow * self.padded_width + dcol :][self.flat]
 
     def label_to_index(self, values: np.ndarray) -> np.ndarray:
         """Compact particle index of label values that are known to be present."""
@@ -70,8 +69,8 @@ def validate_labels(labels: np.ndarray) -> np.ndarray:
         arr = arr.astype(np.int32)
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"label image must have an integer dtype, got {arr.dtype}")
-    if arr.size and np.issubdtype(arr.dtype, np.signedinteger) and arr.min() < 0:
-        raise ValueError("label image must not contain negative labels (0 = background)")
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError("label values must fit in int64")
     return arr
 
 
@@ -79,12 +78,14 @@ def foreground(labels: np.ndarray) -> Foreground:
     """Return the foreground pixels of ``labels`` (2-D integer array, 0 = background)."""
     arr = validate_labels(labels)
     n_rows, n_cols = arr.shape
-    dtype = np.int64 if arr.dtype.itemsize > 4 or arr.dtype == np.uint32 else np.int32
+    dtype = np.int64 if arr.dtype.itemsize >= 4 and arr.dtype != np.int32 else np.int32
     padded = np.zeros((n_rows + 2, n_cols + 2), dtype=dtype)
     padded[1:-1, 1:-1] = arr
     padded = padded.ravel()
-    flat = np.flatnonzero(padded)
+    flat = np.flatnonzero(padded != 0)  # on a boolean mask: ~3x faster than on the labels
     values = padded[flat]
+    if values.size and values.min() < 0:
+        raise ValueError("label image must not contain negative labels (0 = background)")
     lut: np.ndarray | None = None
     if values.size == 0:
         present = np.zeros(0, dtype=np.int64)
@@ -97,7 +98,8 @@ def foreground(labels: np.ndarray) -> Foreground:
         index = lut[values]
     else:
         present, index = np.unique(values, return_inverse=True)
-    rows, cols = np.divmod(flat, n_cols + 2)
+    rows = flat // (n_cols + 2)
+    cols = flat - rows * (n_cols + 2)
     return Foreground(
         shape=(n_rows, n_cols),
         labels=present.astype(np.int64),
@@ -105,6 +107,6 @@ def foreground(labels: np.ndarray) -> Foreground:
         rows=rows - 1,
         cols=cols - 1,
         padded=padded,
-        flat=flat,
+        flat=flat - (n_cols + 3),
         lut=lut,
     )

@@ -29,7 +29,7 @@ from .pointpattern import (
 )
 from .sizes import histogram_edges, size_histogram, size_statistics
 from .table import Table, validate_pixel_size
-from .tessellation import tessellation_metrics
+from .tessellation import NAN_RESULT, tessellation_metrics
 
 RIPLEY_RADII_IN_SPACINGS: tuple[tuple[str, float], ...] = (("0p5s", 0.5), ("1s", 1.0), ("2s", 2.0))
 
@@ -42,10 +42,13 @@ class MetricsConfig:
         agglomerate_gap_px: two particles belong to one agglomerate when they touch (8-adjacent pixels)
             or when the gap between their equivalent circles, d_ij - r_i - r_j, is at most this, px.
         ring_min_particles: smallest number of particles in a closed ring of the agglomerate graph.
+        tessellation: compute the Delaunay-based metrics (Voronoi cell-area CV, bond-orientational
+            order); about a third of the cost at 1,000 particles. When False their keys are NaN / 0.
     """
 
     agglomerate_gap_px: float = 2.0
     ring_min_particles: int = 5
+    tessellation: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.agglomerate_gap_px) and self.agglomerate_gap_px >= 0):
@@ -113,9 +116,10 @@ def frame_metrics(
     out.update(_density(table, window, size_nm))
     out.update(_sizes(table, edge, unit, scale))
     out.update(_shapes(table, edge))
-    out.update(_dispersion(x, y, window, unit, scale))
-    out.update(agglomerate_metrics(table, cfg.agglomerate_gap_px, cfg.ring_min_particles))
-    out.update(tessellation_metrics(x, y, window))
+    tree = cKDTree(np.column_stack([x, y])) if n else None
+    out.update(_dispersion(x, y, window, unit, scale, tree))
+    out.update(agglomerate_metrics(table, cfg.agglomerate_gap_px, cfg.ring_min_particles, tree))
+    out.update(tessellation_metrics(x, y, window) if cfg.tessellation else dict(NAN_RESULT))
     return {k: (v if isinstance(v, list) else _plain(v)) for k, v in out.items()}
 
 
@@ -144,10 +148,12 @@ def _sizes(table: Table, edge: np.ndarray, unit: str, scale: float) -> dict[str,
     out: dict[str, float | list] = dict(size_statistics(diameters, unit))
     out[f"diameter_equivalent_histogram_edges_{unit}"] = [float(e) for e in histogram_edges(unit)]
     out["diameter_equivalent_histogram_counts"] = size_histogram(diameters, unit)
-    if "diameter_feret_max_px" in table:
-        out[f"diameter_feret_max_mean_{unit}"] = _nanmean(
-            np.asarray(table["diameter_feret_max_px"], dtype=np.float64)[~edge] * scale
-        )
+    feret = table.get("diameter_feret_max_px")
+    out[f"diameter_feret_max_mean_{unit}"] = (
+        _nanmean(np.asarray(feret, dtype=np.float64)[~edge] * scale)
+        if feret is not None
+        else math.nan
+    )
     return out
 
 
@@ -155,18 +161,19 @@ def _shapes(table: Table, edge: np.ndarray) -> dict[str, float]:
     """Mean shape descriptors of the particles not cut by the frame edge."""
     return {
         f"{name}_mean": _nanmean(np.asarray(table[name], dtype=np.float64)[~edge])
-        for name in ("circularity", "aspect_ratio", "solidity", "convexity", "eccentricity")
         if name in table
+        else math.nan
+        for name in ("circularity", "aspect_ratio", "solidity", "convexity", "eccentricity")
     }
 
 
 def _dispersion(
-    x: np.ndarray, y: np.ndarray, window: Window, unit: str, scale: float
+    x: np.ndarray, y: np.ndarray, window: Window, unit: str, scale: float, tree: cKDTree | None
 ) -> dict[str, float | list]:
-    """Nearest-neighbour, Clark-Evans, Besag L and pair-correlation summaries of the centroids."""
+    """Nearest-neighbour, Clark-Evans, Besag L and pair-correlation summaries of the centroids
+    (``tree``: KD-tree of the centroids, None without particles)."""
     n = x.size
     spacing = math.sqrt(window.area / n) if n else math.nan
-    tree = cKDTree(np.column_stack([x, y])) if n else None
     d = nearest_neighbour_distances(tree, n) if tree is not None else np.zeros(0)
     nn = hanisch_summary(d, x, y, window)
     ce = clark_evans(d, window)

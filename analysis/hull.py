@@ -105,7 +105,7 @@ def _polygons(chains: Chains) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vx = np.concatenate([xl, xr]).astype(np.int64)
     span = int(vy.max()) + 2
     order_in = np.concatenate([vy[: pl.size], 2 * span - vy[pl.size :]])
-    order = np.argsort(p * (4 * span) + order_in, kind="stable")
+    order = np.argsort(p * (4 * span) + order_in)  # keys are unique
     p, vx, vy = p[order], vx[order], vy[order]
     # the chains share a vertex where the top or bottom row is one pixel wide: keep it once
     heads, tails = _heads_tails(p)
@@ -128,27 +128,33 @@ def _calipers(
     count = np.repeat(size, size)
     head = np.repeat(heads, size)
     local = np.arange(p.size) - head
-    nxt = head + (local + 1) % count
+    nxt = np.where(local + 1 < count, np.arange(p.size) + 1, head)
     ex, ey = vx[nxt] - vx, vy[nxt] - vy
     signed_area = np.bincount(p, weights=vx * vy[nxt] - vy * vx[nxt], minlength=n)
     mirror = np.where(signed_area[p] < 0, -1.0, 1.0)
     theta = np.arctan2(mirror * ey, ex)  # mirrored polygons run counter-clockwise too
-    phi = np.mod(theta - theta[head], 2 * np.pi)
+    phi = theta - theta[head]
+    phi += np.where(phi < 0, 2 * np.pi, 0.0)
     phi[local == 0] = 0.0
-    key = p * 16.0 + phi
-    target = p * 16.0 + np.mod(phi + np.pi, 2 * np.pi)
-    pos = np.searchsorted(key, target, side="left")
+    opposite = phi + np.pi
+    opposite -= np.where(opposite >= 2 * np.pi, 2 * np.pi, 0.0)
+    base = p * 16.0
+    pos = np.searchsorted(base + phi, base + opposite, side="left")
     tail = head + count - 1
-    pos = np.where((pos > tail) | (pos < head), head, pos)
+    pos = np.where(pos > tail, head, pos)
     width = np.zeros(p.size)
-    diameter = np.hypot(ex, ey)
-    length = diameter.copy()
+    length = np.sqrt(ex * ex + ey * ey)
+    diameter2 = length * length
     for shift in (-1, 0, 1):
-        c = head + (pos - head + shift) % count
-        cross = np.abs(ex * (vy[c] - vy) - ey * (vx[c] - vx))
-        width = np.maximum(width, cross)
-        diameter = np.maximum(diameter, np.hypot(vx[c] - vx, vy[c] - vy))
-        diameter = np.maximum(diameter, np.hypot(vx[c] - vx[nxt], vy[c] - vy[nxt]))
+        c = pos + shift
+        c = np.where(c > tail, c - count, np.where(c < head, c + count, c))
+        cx, cy = vx[c], vy[c]
+        width = np.maximum(width, np.abs(ex * (cy - vy) - ey * (cx - vx)))
+        dx, dy = cx - vx, cy - vy
+        diameter2 = np.maximum(diameter2, dx * dx + dy * dy)
+        dx, dy = cx - vx[nxt], cy - vy[nxt]
+        diameter2 = np.maximum(diameter2, dx * dx + dy * dy)
+    diameter = np.sqrt(diameter2)
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.where(length > 0, width / length, np.inf)
     width[count < 3] = 0.0
@@ -167,15 +173,12 @@ def _convex_area(n: int, rows: RowExtents, chains: Chains) -> np.ndarray:
     owner = rows.particle[first]
     span = row_max - row_min + 1
     q_particle = np.repeat(owner, span)
-    q_start = np.repeat(np.cumsum(span) - span, span)
-    q_row = np.arange(span.sum()) - q_start + np.repeat(row_min, span)
-    stride = int(rows.row.max()) + 2
-    left = _half_row_envelope(
-        _interpolate(*chains.left, q_particle, q_row, stride), q_particle, np.minimum
-    )
-    right = _half_row_envelope(
-        _interpolate(*chains.right, q_particle, q_row, stride), q_particle, np.maximum
-    )
+    q_offset = np.cumsum(span) - span  # every particle has pixels, so owner == arange(n)
+    q_row = np.arange(int(span.sum())) - np.repeat(q_offset - row_min, span)
+    left_at_rows = _rows_of_chain(*chains.left, q_offset, row_min, q_row)
+    right_at_rows = _rows_of_chain(*chains.right, q_offset, row_min, q_row)
+    left = _half_row_envelope(left_at_rows, q_particle, np.minimum)
+    right = _half_row_envelope(right_at_rows, q_particle, np.maximum)
     per_row = np.floor(right + 1e-9) - np.ceil(left - 1e-9) + 1
     return np.bincount(q_particle, weights=np.maximum(per_row, 0), minlength=n)
 
@@ -193,24 +196,30 @@ def _half_row_envelope(x: np.ndarray, owner: np.ndarray, pick: np.ufunc) -> np.n
     return out
 
 
-def _interpolate(
+def _rows_of_chain(
     chain: np.ndarray,
     y: np.ndarray,
     x: np.ndarray,
-    q_chain: np.ndarray,
-    q_y: np.ndarray,
-    stride: int,
+    q_offset: np.ndarray,
+    row_min: np.ndarray,
+    q_row: np.ndarray,
 ) -> np.ndarray:
-    """x of each chain at the query heights (queries lie within their chain's y range)."""
-    key = chain.astype(np.int64) * stride + y
-    q_key = q_chain.astype(np.int64) * stride + q_y
-    hi = np.clip(np.searchsorted(key, q_key, side="left"), 0, key.size - 1)
-    lo = np.maximum(hi - 1, 0)
-    dy = (y[hi] - y[lo]).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(dy > 0, (q_y - y[lo]) / dy, 0.0)
-    interp = x[lo] + t * (x[hi] - x[lo])
-    return np.where(key[hi] == q_key, x[hi], interp).astype(np.float64)
+    """x of each chain (polyline through its vertices) at every whole row of its particle.
+
+    Queries are laid out particle by particle: row r of particle k is query q_offset[k] + r - row_min[k]
+    and ``q_row`` holds r. The first and last rows of a particle are vertices of both chains."""
+    n_queries = q_row.size
+    slot = q_offset[chain] + (y - row_min[chain])
+    marker = np.full(n_queries, -1, dtype=np.int64)
+    marker[slot] = np.arange(chain.size)
+    lo = np.maximum.accumulate(marker)  # last vertex at or above each row
+    after = np.full(n_queries, chain.size, dtype=np.int64)
+    after[slot] = np.arange(chain.size)
+    hi = np.minimum.accumulate(after[::-1])[::-1]  # first vertex at or below each row
+    y_lo, y_hi = y[lo].astype(np.float64), y[hi].astype(np.float64)
+    dy = y_hi - y_lo
+    t = np.where(dy > 0, (q_row - y_lo) / np.where(dy > 0, dy, 1.0), 0.0)
+    return x[lo] + t * (x[hi] - x[lo])
 
 
 def hull_measures(n: int, rows: RowExtents) -> HullMeasures:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .foreground import Foreground
+from .boundary import Runs
 
 PIXEL_VARIANCE_PX2 = 1.0 / 12.0
 
@@ -52,20 +52,32 @@ class Ellipse:
     eccentricity: np.ndarray
 
 
-def particle_moments(fg: Foreground) -> Moments:
-    """Return area, centroid and second central moments of every particle in ``fg``."""
-    n = fg.n_particles
-    idx = fg.index
-    area = np.bincount(idx, minlength=n).astype(np.float64)
+def particle_moments(runs: Runs, n: int) -> Moments:
+    """Return area, centroid and second central moments of ``n`` particles from their pixel runs.
+
+    Sums over a run are closed-form integers (exact in float64 for frames up to 4096^2 px), so the
+    cost grows with the number of runs, not pixels."""
+    c0, c1, row = runs.col_start, runs.col_end, runs.row
+    length = (c1 - c0 + 1).astype(np.float64)
+    sum_x = ((c0 + c1) * (c1 - c0 + 1) // 2).astype(np.float64)
+    sum_xx = ((c1 * (c1 + 1) * (2 * c1 + 1) - (c0 - 1) * c0 * (2 * c0 - 1)) // 6).astype(np.float64)
+    rowf = row.astype(np.float64)
+    p = runs.particle
+    area = np.bincount(p, weights=length, minlength=n)
     safe = np.maximum(area, 1.0)
-    x = np.bincount(idx, weights=fg.cols, minlength=n) / safe
-    y = np.bincount(idx, weights=fg.rows, minlength=n) / safe
-    dx = fg.cols - x[idx]
-    dy = fg.rows - y[idx]
-    var_xx = np.bincount(idx, weights=dx * dx, minlength=n) / safe + PIXEL_VARIANCE_PX2
-    var_yy = np.bincount(idx, weights=dy * dy, minlength=n) / safe + PIXEL_VARIANCE_PX2
-    cov_xy = np.bincount(idx, weights=dx * dy, minlength=n) / safe
-    return Moments(area, x, y, var_xx, var_yy, cov_xy)
+    x = np.bincount(p, weights=sum_x, minlength=n) / safe
+    y = np.bincount(p, weights=length * rowf, minlength=n) / safe
+    var_xx = np.bincount(p, weights=sum_xx, minlength=n) / safe - x * x
+    var_yy = np.bincount(p, weights=length * rowf * rowf, minlength=n) / safe - y * y
+    cov_xy = np.bincount(p, weights=rowf * sum_x, minlength=n) / safe - x * y
+    return Moments(
+        area_px=area,
+        x=x,
+        y=y,
+        var_xx=np.maximum(var_xx, 0.0) + PIXEL_VARIANCE_PX2,
+        var_yy=np.maximum(var_yy, 0.0) + PIXEL_VARIANCE_PX2,
+        cov_xy=cov_xy,
+    )
 
 
 def moment_ellipse(m: Moments) -> Ellipse:

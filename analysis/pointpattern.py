@@ -14,7 +14,7 @@ perimeter P, n points, intensity lambda = n / A, mean spacing s = sqrt(A / n).
   w_ij = 1 / (fraction of the circle of radius d_ij around point i inside the window), exact for a
   rectangle while r <= min(rows, cols) / 2. Besag's L(r) = sqrt(K(r) / pi); under CSR L(r) - r ~ 0 with
   an approximate 95 % band of +- 1.42 sqrt(A) / n (Ripley 1979).
-* Pair-correlation g(r) from the same weighted pair counts in annuli of width 0.1 s up to 2.5 s.
+* Pair-correlation g(r) from the same weighted pair counts in annuli of width 0.1 s up to 2 s.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 
 CSR_BAND_95 = 1.42
 PAIR_CORRELATION_BIN = 0.1  # in units of the mean spacing s
-PAIR_CORRELATION_MAX = 2.5  # in units of s
+PAIR_CORRELATION_MAX = 2.0  # in units of s
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,14 @@ def weighted_pairs(
     if x.size < 2 or radius <= 0:
         return WeightedPairs(np.zeros(0), np.zeros(0), radius)
     pairs = tree.query_pairs(radius, output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
-    d = np.hypot(x[i] - x[j], y[i] - y[j])
-    w_ij = 1.0 / window.circle_fraction_inside(x[i], y[i], d)
-    w_ji = 1.0 / window.circle_fraction_inside(x[j], y[j], d)
-    return WeightedPairs(np.concatenate([d, d]), np.concatenate([w_ij, w_ji]), radius)
+    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    dx, dy = x[i] - x[j], y[i] - y[j]
+    d = np.sqrt(dx * dx + dy * dy)
+    weight = np.ones(d.size)
+    cut = d > window.border_distance(x, y)[i]  # only circles reaching past the border need a weight
+    weight[cut] = 1.0 / window.circle_fraction_inside(x[i[cut]], y[i[cut]], d[cut])
+    return WeightedPairs(d, weight, radius)
 
 
 def besag_l(pairs: WeightedPairs, n: int, window: Window, radii: np.ndarray) -> np.ndarray:
@@ -144,10 +147,8 @@ def besag_l(pairs: WeightedPairs, n: int, window: Window, radii: np.ndarray) -> 
     radii = np.asarray(radii, dtype=np.float64)
     if n < 2:
         return np.full(radii.shape, np.nan)
-    order = np.argsort(pairs.distance)
-    cumulative = np.r_[0.0, np.cumsum(pairs.weight[order])]
-    counts = cumulative[np.searchsorted(pairs.distance[order], radii, side="right")]
-    k = window.area / (n * (n - 1)) * counts
+    counts = np.array([pairs.weight[pairs.distance <= r].sum() for r in radii.ravel()])
+    k = window.area / (n * (n - 1)) * counts.reshape(radii.shape)
     return np.where(radii <= pairs.max_radius, np.sqrt(k / np.pi), np.nan)
 
 

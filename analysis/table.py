@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .boundary import RowExtents, contact_pairs, convex_perimeter, crofton_perimeter, row_extents
+from .boundary import RowExtents, convex_perimeter, perimeter_and_contacts, pixel_runs, row_extents
 from .foreground import Foreground, foreground
 from .hull import hull_measures
 from .intensity import local_background, particle_intensities
@@ -67,11 +67,10 @@ def _bounding_boxes(n: int, rows: RowExtents) -> dict[str, np.ndarray]:
     }
 
 
-def _contacts(fg: Foreground) -> tuple[np.ndarray, np.ndarray]:
+def _contacts(fg: Foreground, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number of touching particles and contact group (smallest label of the group of particles
-    connected through 8-adjacent pixels) of every particle."""
+    connected through 8-adjacent pixels) of every particle, from the touching ``pairs``."""
     n = fg.n_particles
-    pairs = contact_pairs(fg)
     count = np.bincount(pairs.ravel(), minlength=n).astype(np.int64)
     if pairs.shape[0] == 0:
         return count, fg.labels.copy()
@@ -111,14 +110,15 @@ def particle_table(
     if background_tile_px < 1:
         raise ValueError(f"background_tile_px must be >= 1, got {background_tile_px}")
     n = fg.n_particles
-    moments = particle_moments(fg)
+    runs = pixel_runs(fg)
+    moments = particle_moments(runs, n)
     ellipse = moment_ellipse(moments)
-    rows = row_extents(fg)
+    rows = row_extents(runs, fg.shape[0])
     hull = hull_measures(n, rows)
     bbox = _bounding_boxes(n, rows)
-    perimeter = crofton_perimeter(fg)
+    perimeter, pairs = perimeter_and_contacts(fg, runs)
     perimeter_convex = convex_perimeter(n, rows)
-    contact_count, contact_group = _contacts(fg)
+    contact_count, contact_group = _contacts(fg, pairs)
     area = moments.area_px
     n_rows, n_cols = fg.shape
     table: Table = {

@@ -42,11 +42,14 @@ def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
 
 
-def voronoi_areas(points: np.ndarray, tri: Delaunay) -> np.ndarray:
-    """Voronoi cell area of every point (px^2; meaningless for points on the convex hull)."""
+def voronoi_areas(
+    points: np.ndarray, tri: Delaunay, centres: np.ndarray | None = None
+) -> np.ndarray:
+    """Voronoi cell area of every point (px^2; meaningless for points on the convex hull);
+    ``centres`` are the triangles' circumcentres when already known."""
     s = tri.simplices
     p = points[s]
-    o = _circumcentres(p)
+    o = _circumcentres(p) if centres is None else centres
     orientation = np.sign(_cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
     area = np.zeros(points.shape[0])
     for k in range(3):
@@ -68,7 +71,7 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
     except (QhullError, ValueError):
         return dict(NAN_RESULT)
     on_hull = np.zeros(n, dtype=bool)
-    on_hull[np.unique(tri.convex_hull)] = True
+    on_hull[tri.convex_hull.ravel()] = True
     o = _circumcentres(points[tri.simplices])
     outside = (
         (o[:, 0] < -0.5)
@@ -77,9 +80,9 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
         | (o[:, 1] > window.rows - 0.5)
     )
     touches_outside = np.zeros(n, dtype=bool)
-    touches_outside[np.unique(tri.simplices[outside])] = True
+    touches_outside[tri.simplices[outside].ravel()] = True
     valid = ~on_hull & ~touches_outside
-    areas = voronoi_areas(points, tri)[valid]
+    areas = voronoi_areas(points, tri, o)[valid]
     cv = float(areas.std(ddof=1) / areas.mean()) if areas.size > 1 else math.nan
     out: dict[str, float | int] = {
         "voronoi_area_cv": cv,
@@ -90,19 +93,22 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
 
 
 def _bond_order(points: np.ndarray, tri: Delaunay, use: np.ndarray) -> dict[str, float]:
-    """Mean |psi_6| and |psi_4| over the points in ``use``."""
+    """Mean |psi_6| and |psi_4| over the points in ``use`` (not on the hull: each of their Delaunay
+    edges belongs to exactly two triangles, so counting edges per triangle weights them equally)."""
     s = tri.simplices
-    edges = np.concatenate([s[:, [0, 1]], s[:, [1, 2]], s[:, [2, 0]]])
-    edges = np.unique(np.sort(edges, axis=1), axis=0)
-    i = np.concatenate([edges[:, 0], edges[:, 1]])
-    j = np.concatenate([edges[:, 1], edges[:, 0]])
-    theta = np.arctan2(points[j, 1] - points[i, 1], points[j, 0] - points[i, 0])
+    i = np.concatenate([s[:, 0], s[:, 1], s[:, 2], s[:, 1], s[:, 2], s[:, 0]])
+    j = np.concatenate([s[:, 1], s[:, 2], s[:, 0], s[:, 0], s[:, 1], s[:, 2]])
+    dx = points[j, 0] - points[i, 0]
+    dy = points[j, 1] - points[i, 1]
+    u = (dx + 1j * dy) / np.sqrt(dx * dx + dy * dy)
+    u2 = u * u
+    u4 = u2 * u2
     n = points.shape[0]
     degree = np.maximum(np.bincount(i, minlength=n), 1)
     out: dict[str, float] = {}
-    for k in (6, 4):
-        re = np.bincount(i, weights=np.cos(k * theta), minlength=n) / degree
-        im = np.bincount(i, weights=np.sin(k * theta), minlength=n) / degree
-        modulus = np.hypot(re, im)[use]
+    for k, uk in ((6, u4 * u2), (4, u4)):
+        re = np.bincount(i, weights=uk.real, minlength=n) / degree
+        im = np.bincount(i, weights=uk.imag, minlength=n) / degree
+        modulus = np.sqrt(re * re + im * im)[use]
         out[f"bond_order_psi{k}_mean"] = float(modulus.mean()) if modulus.size else math.nan
     return out

@@ -59,6 +59,8 @@ class SimConfig:
         support_undulation_nm: correlation length of the slow variation (nm).
         bf_contrast_scale: BF: the transmitted fraction is exp(-scale * HAADF scattering fraction)
             (dimensionless; accounts for the objective aperture cutting diffracted electrons).
+        bf_phase_contrast: BF: extra relative modulation of the transmitted intensity by the support
+            texture (phase contrast of the amorphous support; dimensionless, 0 = none).
         probe_fwhm_nm: full width at half maximum of the Gaussian probe (nm).
         gain_counts_per_e: detector counts per detected electron (counts/e).
         offset_counts: detector offset added to every pixel (counts).
@@ -97,10 +99,10 @@ class SimConfig:
     shape: tuple[int, int] = (512, 512)
     pixel_size_nm: float = 0.25
     mode: str = "haadf"
-    dose_e_per_px: float = 500.0
+    dose_e_per_px: float = 1000.0
 
     n_particles: float = 150.0
-    radius_median_nm: float = 1.5
+    radius_median_nm: float = 1.2
     radius_sigma: float = 0.3
     radius_min_nm: float = 0.3
     shape_weights: tuple[tuple[str, float], ...] = (
@@ -119,13 +121,14 @@ class SimConfig:
     z_contrast: float = 1.0
     z_contrast_spread: float = 0.1
 
-    particle_signal_per_nm: float = 0.04
-    support_signal_fraction: float = 0.05
+    particle_signal_per_nm: float = 0.035
+    support_signal_fraction: float = 0.12
     support_texture_rms: float = 0.15
     support_correlation_nm: float = 0.4
-    support_undulation_rms: float = 0.08
-    support_undulation_nm: float = 25.0
-    bf_contrast_scale: float = 4.0
+    support_undulation_rms: float = 0.35
+    support_undulation_nm: float = 30.0
+    bf_contrast_scale: float = 2.5
+    bf_phase_contrast: float = 0.3
     probe_fwhm_nm: float = 0.45
     gain_counts_per_e: float = 1.0
     offset_counts: float = 0.0
@@ -141,9 +144,9 @@ class SimConfig:
     drift_nm_per_s: tuple[float, float] = (0.0, 0.0)
 
     frame_interval_s: float = 0.1
-    diffusion_nm2_per_s: float = 0.5
+    diffusion_nm2_per_s: float = 0.8
     diffusion_size_exponent: float = 1.0
-    merge_probability: float = 0.05
+    merge_probability: float = 0.04
     contact_gap_nm: float = 0.0
     growth_nm_per_s: float = 0.0
     ostwald_rate_nm3_per_s: float = 0.0
@@ -208,6 +211,7 @@ def _problems(c: SimConfig) -> list[str]:
         "poisson_exact_below": c.poisson_exact_below,
         "contaminant_rate": c.contaminant_rate,
         "contaminant_signal_fraction": c.contaminant_signal_fraction,
+        "bf_phase_contrast": c.bf_phase_contrast,
         "line_jitter_px": c.line_jitter_px,
         "flyback_amplitude_px": c.flyback_amplitude_px,
         "diffusion_nm2_per_s": c.diffusion_nm2_per_s,

@@ -46,9 +46,12 @@ def draw_contaminants(config: SimConfig, domain: Domain, rng: np.random.Generato
     return Contaminants(x=x, y=y, sigma_px=sigma, amplitude=amp)
 
 
-def render_contaminants(c: Contaminants, shape: tuple[int, int]) -> np.ndarray:
-    """Return the contaminants' scattering fraction map, float32 (H, W)."""
+def render_contaminants(c: Contaminants, shape: tuple[int, int]) -> np.ndarray | None:
+    """Return the contaminants' scattering fraction map, float32 (H, W), or None when none is in
+    view."""
     rows, cols = shape
+    if c.x.size == 0:
+        return None
     out = np.zeros(shape, dtype=np.float32)
     for x, y, s, a in zip(c.x, c.y, c.sigma_px, c.amplitude, strict=True):
         reach = 3.5 * s

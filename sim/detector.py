@@ -2,61 +2,130 @@
 
 HAADF: fraction on the detector f = support_signal_fraction * support + particle_signal_per_nm *
 (Z x thickness, probe-blurred) + contaminants, clipped to [0, 1]. BF: transmitted fraction
-exp(-bf_contrast_scale * f_haadf) (dark particles on a bright support). Expected electrons per pixel
+exp(-bf_contrast_scale * f_haadf) x (1 - bf_phase_contrast x (support - 1)) (dark particles on a
+bright, phase-contrast textured support). Expected electrons per pixel
 = dose x fraction; counts = gain x N_e + offset + read noise, N_e ~ Poisson (exact below
 ``poisson_exact_below`` electrons, Gaussian with the Poisson variance above).
 """
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
-from scipy import ndimage
+from scipy.special import ndtri
 
 from .config import SimConfig
 
 FWHM_PER_SIGMA = 2.3548
+#: Number of equiprobable quantiles of the standard normal used for fast Gaussian deviates.
+NORMAL_QUANTILES = 65536
+
+
+@lru_cache(maxsize=1)
+def normal_quantiles() -> np.ndarray:
+    """Return the mid-point quantiles of N(0, 1) at (i + 0.5) / 65536, scaled to unit variance."""
+    q = ndtri((np.arange(NORMAL_QUANTILES) + 0.5) / NORMAL_QUANTILES)
+    return (q / np.sqrt(np.mean(q * q))).astype(np.float32)
+
+
+def fast_standard_normal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Return float32 standard-normal deviates by inverse-CDF lookup of 16-bit uniform integers.
+
+    Exact quantiles of N(0, 1) on a 1/65536 probability grid (so |z| <= 4.3); about 3x faster than
+    ``rng.standard_normal`` and statistically indistinguishable for counting noise.
+    """
+    n = math.prod(shape)
+    index = np.frombuffer(rng.bytes(2 * n), dtype=np.uint16)
+    return np.take(normal_quantiles(), index).reshape(shape)
+
+
+def gaussian_kernel(sigma_px: float) -> np.ndarray:
+    """Return the normalised 1-D Gaussian kernel (float32) of half-width ceil(3 sigma) px."""
+    radius = max(1, math.ceil(3 * sigma_px))
+    x = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (x / sigma_px) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
+def _blur_axis(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    """Return ``image`` convolved along ``axis`` with a symmetric kernel (zero outside the frame)."""
+    radius = kernel.size // 2
+    out = image * kernel[radius]
+    src = np.moveaxis(image, axis, -1)
+    dst = np.moveaxis(out, axis, -1)
+    for j in range(1, radius + 1):
+        if j >= src.shape[-1]:
+            break
+        dst[..., j:] += kernel[radius + j] * src[..., :-j]
+        dst[..., :-j] += kernel[radius + j] * src[..., j:]
+    return out
 
 
 def probe_blur(image: np.ndarray, config: SimConfig) -> np.ndarray:
-    """Return ``image`` convolved with the Gaussian probe (float32)."""
-    sigma_px = config.probe_fwhm_nm / FWHM_PER_SIGMA / config.pixel_size_nm
-    return ndimage.gaussian_filter(image, sigma_px, truncate=3.0)
+    """Return float32 ``image`` convolved with the Gaussian probe (zero outside the frame)."""
+    kernel = gaussian_kernel(config.probe_fwhm_nm / FWHM_PER_SIGMA / config.pixel_size_nm)
+    return _blur_axis(_blur_axis(image, kernel, 0), kernel, 1)
 
 
 def expected_electrons(
-    config: SimConfig, support: np.ndarray, particles_nm: np.ndarray, contaminants: np.ndarray
+    config: SimConfig,
+    support: np.ndarray,
+    particles_nm: np.ndarray,
+    contaminants: np.ndarray | None,
 ) -> np.ndarray:
     """Return expected detected electrons per pixel (float32) from the support texture (relative,
-    already probe-blurred), the Z-weighted particle thickness (nm) and the contaminant fraction."""
-    layer = np.float32(config.particle_signal_per_nm) * particles_nm
-    layer += contaminants
-    layer = probe_blur(layer, config)
-    layer += np.float32(config.support_signal_fraction) * support
+    already probe-blurred), the Z-weighted particle thickness (nm) and the contaminant fraction
+    (smooth, not blurred again)."""
+    f32 = np.float32
+    layer = probe_blur(particles_nm, config)
+    layer *= f32(config.particle_signal_per_nm)
+    layer += f32(config.support_signal_fraction) * support
+    if contaminants is not None:
+        layer += contaminants
     if config.mode == "bf":
-        np.exp(np.float32(-config.bf_contrast_scale) * layer, out=layer)
+        layer *= f32(-config.bf_contrast_scale)
+        np.exp(layer, out=layer)
+        if config.bf_phase_contrast:
+            layer *= f32(1.0 + config.bf_phase_contrast) - f32(config.bf_phase_contrast) * support
     else:
-        np.clip(layer, 0.0, 1.0, out=layer)
-    layer *= np.float32(config.dose_e_per_px)
+        np.minimum(layer, f32(1.0), out=layer)
+    np.maximum(layer, f32(0.0), out=layer)
+    layer *= f32(config.dose_e_per_px)
     return layer
 
 
 def detector_counts(
     electrons: np.ndarray, config: SimConfig, rng: np.random.Generator
 ) -> np.ndarray:
-    """Return float32 detector counts: gain x Poisson(electrons) + offset + read noise."""
-    gain = np.float32(config.gain_counts_per_e)
-    read = np.float32(config.read_noise_counts)
-    low = electrons < config.poisson_exact_below
-    n_low = int(np.count_nonzero(low))
-    if n_low == electrons.size and read == 0:
-        counts = rng.poisson(electrons).astype(np.float32) * gain
-        counts += np.float32(config.offset_counts)
+    """Return float32 detector counts: gain x Poisson(electrons) + offset + read noise.
+
+    Pixels expecting fewer than ``poisson_exact_below`` electrons get exact Poisson draws; the others
+    a Gaussian with the Poisson variance, with the read noise folded into the same draw (Gaussian
+    deviates from :func:`fast_standard_normal`).
+    """
+    f32 = np.float32
+    gain = f32(config.gain_counts_per_e)
+    read = f32(config.read_noise_counts)
+    low = np.flatnonzero(electrons.ravel() < config.poisson_exact_below)
+    if low.size == electrons.size and read == 0:
+        counts = rng.poisson(electrons).astype(np.float32)
+        counts *= gain
+        counts += f32(config.offset_counts)
         return counts
-    z = rng.standard_normal(electrons.shape, dtype=np.float32)
-    counts = np.sqrt(gain * gain * electrons + read * read) * z
-    counts += gain * electrons
-    if n_low:
-        lam = electrons[low]
-        counts[low] = gain * rng.poisson(lam).astype(np.float32) + read * z[low]
-    counts += np.float32(config.offset_counts)
+    z = fast_standard_normal(electrons.shape, rng)
+    signal = electrons * gain
+    counts = signal * gain
+    if read:
+        counts += read * read
+    np.sqrt(counts, out=counts)
+    counts *= z
+    counts += signal
+    if low.size:
+        flat = counts.reshape(-1)
+        lam = electrons.ravel()[low]
+        flat[low] = gain * rng.poisson(lam).astype(np.float32) + read * z.ravel()[low]
+    if config.offset_counts:
+        counts += f32(config.offset_counts)
     return counts

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from . import shapes
 from .config import SHAPE_KINDS, SimConfig
@@ -169,16 +170,20 @@ def initial_population(config: SimConfig, domain: Domain, rng: np.random.Generat
 def _arrange_random(
     ext: np.ndarray, config: SimConfig, domain: Domain, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return uniformly random centres, avoiding overlaps when a free spot is found in 30 tries."""
-    n = ext.size
-    x = np.empty(n)
-    y = np.empty(n)
-    for i in range(n):
-        for _ in range(30):
-            cx, cy = domain.uniform_points(1, rng)
-            if i == 0 or np.all(np.hypot(x[:i] - cx, y[:i] - cy) > ext[:i] + ext[i] + 1.0):
-                break
-        x[i], y[i] = cx[0], cy[0]
+    """Return uniformly random centres; particles overlapping an earlier one (closer than the sum
+    of their extents + 1 px) are redrawn, up to 30 rounds (then overlaps are kept)."""
+    x, y = domain.uniform_points(ext.size, rng)
+    reach = 2 * float(ext.max()) + 1.0
+    for _ in range(30):
+        pairs = cKDTree(np.column_stack([x, y])).query_pairs(reach, output_type="ndarray")
+        if pairs.size == 0:
+            break
+        i, j = pairs[:, 0], pairs[:, 1]
+        close = np.hypot(x[i] - x[j], y[i] - y[j]) <= ext[i] + ext[j] + 1.0
+        redraw = np.unique(np.maximum(i[close], j[close]))
+        if redraw.size == 0:
+            break
+        x[redraw], y[redraw] = domain.uniform_points(redraw.size, rng)
     return x, y
 
 

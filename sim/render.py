@@ -28,6 +28,7 @@ class Rendering:
     labels: int32 (H, W), track id of the thickest particle, 0 = none.
     signal_nm: float32 (H, W), sum over particles of Z-contrast factor x projected thickness (nm).
     footprint_px: int64 (n,), number of in-view pixels where each particle has non-zero thickness.
+    visible_px: int64 (n,), number of pixels labelled with each particle.
     sample_pixel, sample_particle: flat pixel index and particle row of every (pixel, particle) pair
         with non-zero thickness.
     """
@@ -35,6 +36,7 @@ class Rendering:
     labels: np.ndarray
     signal_nm: np.ndarray
     footprint_px: np.ndarray
+    visible_px: np.ndarray
     sample_pixel: np.ndarray
     sample_particle: np.ndarray
 
@@ -49,16 +51,22 @@ def render_particles(
     weights = p.z_contrast[part] * thick
     signal = np.bincount(pix, weights=weights, minlength=rows * cols).astype(np.float32)
     labels = np.zeros(rows * cols, dtype=np.int32)
+    visible = np.zeros(len(p), dtype=np.int64)
     if pix.size:
         top = np.zeros(rows * cols, dtype=thick.dtype)
         np.maximum.at(top, pix, thick)
         thickest = thick == top[pix]
         # on exact ties the later sample wins (numpy assigns repeated indices in order)
         labels[pix[thickest]] = p.track_id[part[thickest]]
+        # each labelled pixel counted once: for the sample whose particle got the label
+        win_pix, win_part = pix[thickest], part[thickest]
+        own = p.track_id[win_part] == labels[win_pix]
+        visible = np.bincount(win_part[own], minlength=len(p)).astype(np.int64)
     return Rendering(
         labels=labels.reshape(shape),
         signal_nm=signal.reshape(shape),
         footprint_px=footprint,
+        visible_px=visible,
         sample_pixel=pix,
         sample_particle=part,
     )
@@ -91,12 +99,12 @@ def _samples(
     r0 = np.floor(p.y - reach).astype(np.int64)
     c0 = np.searchsorted(scan.col_x, p.x - slack).astype(np.int64) - 1
     in_view = (r0 < rows) & (r0 + size > 0) & (c0 < cols) & (c0 + size > 0)
-    groups: dict[tuple[int, int], list[int]] = {}
+    groups: dict[int, list[int]] = {}
     for i in np.flatnonzero(in_view):
-        groups.setdefault((int(p.kind[i]), int(size[i])), []).append(int(i))
+        groups.setdefault(int(size[i]), []).append(int(i))
     parts = [
-        _group_samples(p, np.array(members), kind, n, n, r0, c0, r_px, pixel_size_nm, shape, scan)
-        for (kind, n), members in sorted(groups.items())
+        _group_samples(p, np.array(members), n, r0, c0, r_px, pixel_size_nm, shape, scan)
+        for n, members in sorted(groups.items())
     ]
     if not parts:
         return empty
@@ -115,9 +123,7 @@ def _window_size(need: np.ndarray) -> np.ndarray:
 def _group_samples(
     p: Particles,
     sel: np.ndarray,
-    kind: int,
-    size_r: int,
-    size_c: int,
+    size: int,
     r0: np.ndarray,
     c0: np.ndarray,
     r_px: np.ndarray,
@@ -125,24 +131,33 @@ def _group_samples(
     shape: tuple[int, int],
     scan: ScanGeometry,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the samples of the particles ``sel`` (all of ``kind``) on (size_r, size_c) windows."""
+    """Return the samples of the particles ``sel`` on (size, size) windows starting at (r0, c0)."""
     rows, cols = shape
-    rr = r0[sel, None] + np.arange(size_r)  # (n, h)
-    cc = c0[sel, None] + np.arange(size_c)  # (n, w)
+    rr = r0[sel, None] + np.arange(size)  # (n, size)
+    cc = c0[sel, None] + np.arange(size)
     ok_r = (rr >= 0) & (rr < rows)
     ok_c = (cc >= 0) & (cc < cols)
-    rr_c = np.clip(rr, 0, rows - 1)
-    cc_c = np.clip(cc, 0, cols - 1)
     n = sel.size
-    dy = np.broadcast_to((rr - p.y[sel, None])[:, :, None], (n, size_r, size_c))
-    dx = (scan.col_x[cc_c] - p.x[sel, None])[:, None, :]
+    dy = (rr - p.y[sel, None]).astype(np.float32)[:, :, None]  # (n, size, 1)
+    dx = (scan.col_x[np.clip(cc, 0, cols - 1)] - p.x[sel, None]).astype(np.float32)[:, None, :]
     if scan.has_jitter:
-        dx = dx + scan.row_dx[rr_c][:, :, None]
-    dx = np.broadcast_to(dx, (n, size_r, size_c))
-    t = shapes.thickness_batch(
-        kind, r_px[sel], p.p1[sel], p.p2[sel], p.theta[sel], p.q[sel], dx, dy
-    )
+        dx = dx + scan.row_dx[np.clip(rr, 0, rows - 1)].astype(np.float32)[:, :, None]
+    kinds = p.kind[sel]
+    present = np.unique(kinds)
+    if present.size == 1:
+        t = shapes.thickness_batch(
+            int(present[0]), r_px[sel], p.p1[sel], p.p2[sel], p.theta[sel], p.q[sel], dx, dy
+        )
+    else:
+        t = np.empty((n, size, size), dtype=np.float32)
+        for kind in present:
+            m = np.flatnonzero(kinds == kind)
+            k_sel = sel[m]
+            t[m] = shapes.thickness_batch(
+                int(kind), r_px[k_sel], p.p1[k_sel], p.p2[k_sel], p.theta[k_sel], p.q[k_sel],
+                dx[m], dy[m],
+            )  # fmt: skip
     valid = (t > 0) & ok_r[:, :, None] & ok_c[:, None, :]
     k, a, b = np.nonzero(valid)
     pix = rr[k, a] * cols + cc[k, b]
-    return pix, sel[k], t[valid] * pixel_size_nm
+    return pix, sel[k], t[valid] * np.float32(pixel_size_nm)

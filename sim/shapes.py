@@ -56,9 +56,12 @@ def unit_polyhedron(ratio: float) -> UnitPolyhedron:
     both = np.vstack([normals, -normals])
     halfspaces = np.hstack([both, -np.concatenate([distances, distances])[:, None]])
     vertices = HalfspaceIntersection(halfspaces, np.zeros(3)).intersections
+    # keep only facet pairs that touch the body (e.g. a cube has no {111} facets)
+    support = np.abs(vertices @ normals.T).max(axis=0)
+    active = support >= distances - 1e-9
     return UnitPolyhedron(
-        normals=normals,
-        distances=distances,
+        normals=normals[active],
+        distances=distances[active],
         volume=float(ConvexHull(vertices).volume),
         circumradius=float(np.linalg.norm(vertices, axis=1).max()),
         half_extent=float(np.abs(vertices[:, 0]).max()),
@@ -143,6 +146,16 @@ def semi_axes(kind: int, radius: float, p1: float, p2: float) -> tuple[float, fl
     return e, e, e
 
 
+def semi_axes_batch(
+    kind: np.ndarray, radius: np.ndarray, p1: np.ndarray, p2: np.ndarray
+) -> np.ndarray:
+    """Return :func:`semi_axes` for arrays of particles as an (n, 3) array (same unit as radius)."""
+    out = np.repeat(np.asarray(radius, dtype=np.float64)[:, None], 3, axis=1)
+    for i in np.flatnonzero(kind != SPHERE):
+        out[i] = semi_axes(int(kind[i]), float(radius[i]), float(p1[i]), float(p2[i]))
+    return out
+
+
 def thickness(
     kind: int,
     radius: float,
@@ -174,42 +187,51 @@ def thickness_batch(
     dx: np.ndarray,
     dy: np.ndarray,
 ) -> np.ndarray:
-    """Return projected thickness (px), (n, h, w), of n particles of one ``kind``.
+    """Return projected thickness (px), float32 (n, h, w), of n particles of one ``kind``.
 
-    radius, p1, p2, theta: (n,); q: (n, 4); dx, dy: (n, h, w) offsets from each centre (px).
+    radius, p1, p2, theta: (n,); q: (n, 4); dx, dy: offsets from each centre (px), broadcastable to
+    (n, h, w) (e.g. (n, 1, w) and (n, h, 1)).
     """
+    f32 = np.float32
     col = (slice(None), None, None)
+    dx = np.asarray(dx, dtype=f32)
+    dy = np.asarray(dy, dtype=f32)
     if kind == SPHERE:
-        r = radius[col]
-        return 2.0 * np.sqrt(np.maximum(r * r - dx * dx - dy * dy, 0.0))
-    c, s = np.cos(theta)[col], np.sin(theta)[col]
+        r = radius.astype(f32)[col]
+        return f32(2.0) * np.sqrt(np.maximum(r * r - dx * dx - dy * dy, f32(0.0)))
+    if kind == POLYHEDRON:
+        return _polyhedron_batch(radius, p1, q, dx, dy)
+    c, s = np.cos(theta).astype(f32)[col], np.sin(theta).astype(f32)[col]
     u = dx * c + dy * s
     v = dy * c - dx * s
     if kind == ELLIPSOID:
         a = radius * np.sqrt(p1) * p2 ** (-1 / 3)
         b = a / p1
         cz = p2 * np.sqrt(a * b)
-        q2 = (u / a[col]) ** 2 + (v / b[col]) ** 2
-        return 2.0 * cz[col] * np.sqrt(np.maximum(1.0 - q2, 0.0))
+        u *= (1 / a).astype(f32)[col]
+        v *= (1 / b).astype(f32)[col]
+        return (
+            f32(2.0) * cz.astype(f32)[col] * np.sqrt(np.maximum(f32(1.0) - u * u - v * v, f32(0)))
+        )
     if kind == ROD:
         rho = radius * (4 / 3 / (p1 + 4 / 3)) ** (1 / 3)
-        half = (p1 * rho / 2)[col]
+        half = (p1 * rho / 2).astype(f32)[col]
         along = u - np.clip(u, -half, half)
-        return 2.0 * np.sqrt(np.maximum(rho[col] ** 2 - along * along - v * v, 0.0))
-    if kind == PRISM:
-        out = np.zeros(u.shape)
-        for sides in np.unique(p2).astype(int):
-            sel = p2 == sides
-            base = sides / 2 * math.sin(2 * math.pi / sides)
-            rho = (4 / 3 * math.pi * radius[sel] ** 3 / (base * p1[sel])) ** (1 / 3)
-            apothem = (rho * math.cos(math.pi / sides))[col]
-            inside = np.ones(u[sel].shape, dtype=bool)
-            for k in range(sides):
-                phi = 2 * math.pi * k / sides
-                inside &= u[sel] * math.cos(phi) + v[sel] * math.sin(phi) <= apothem
-            out[sel] = np.where(inside, (p1[sel] * rho)[col], 0.0)
-        return out
-    return _polyhedron_batch(radius, p1, q, dx, dy)
+        rho2 = (rho * rho).astype(f32)[col]
+        return f32(2.0) * np.sqrt(np.maximum(rho2 - along * along - v * v, f32(0)))
+    out = np.zeros(u.shape, dtype=f32)
+    for sides in np.unique(p2).astype(int):
+        sel = p2 == sides
+        base = sides / 2 * math.sin(2 * math.pi / sides)
+        rho = (4 / 3 * math.pi * radius[sel] ** 3 / (base * p1[sel])) ** (1 / 3)
+        apothem = (rho * math.cos(math.pi / sides)).astype(f32)[col]
+        us, vs = (u, v) if sel.all() else (u[sel], v[sel])
+        inside = us <= apothem
+        for k in range(1, sides):
+            phi = 2 * math.pi * k / sides
+            inside &= us * f32(math.cos(phi)) + vs * f32(math.sin(phi)) <= apothem
+        out[sel] = np.where(inside, (p1[sel] * rho).astype(f32)[col], f32(0))
+    return out
 
 
 def quaternion_matrices(q: np.ndarray) -> np.ndarray:
@@ -235,7 +257,9 @@ def _polyhedron_batch(
     between -(e + w) and (e - w) with e = d / |n_z| and w = sign(n_z) n_xy.x / |n_z|; the path
     length is min(e - w) + min(e + w) over the pairs.
     """
-    n, h, w = dx.shape
+    n, h, w = np.broadcast_shapes(dx.shape, dy.shape)
+    dx = np.broadcast_to(dx, (n, h, w))
+    dy = np.broadcast_to(dy, (n, h, w))
     out = np.zeros((n, h, w), dtype=np.float32)
     rot = quaternion_matrices(q)
     fx = dx.reshape(n, 1, h * w).astype(np.float32)
@@ -250,8 +274,15 @@ def _polyhedron_batch(
         e = (unit.distances[None, :] * scale[:, None] * inv)[:, :, None].astype(np.float32)
         ax = (np.sign(nz) * normals[:, :, 0] * inv)[:, :, None].astype(np.float32)
         ay = (np.sign(nz) * normals[:, :, 1] * inv)[:, :, None].astype(np.float32)
-        wv = ax * fx[sel] + ay * fy[sel]
-        path = (e - wv).min(axis=1) + (e + wv).min(axis=1)
+        xs, ys = fx[sel, 0], fy[sel, 0]  # (n, h w)
+        upper = np.full(xs.shape, np.inf, dtype=np.float32)
+        lower = np.full(xs.shape, np.inf, dtype=np.float32)
+        for k in range(e.shape[1]):
+            wv = ax[:, k] * xs
+            wv += ay[:, k] * ys
+            np.minimum(upper, e[:, k] - wv, out=upper)
+            np.minimum(lower, e[:, k] + wv, out=lower)
+        path = upper + lower
         out[sel] = np.maximum(path, 0.0).reshape(sel.size, h, w)
     return out
 

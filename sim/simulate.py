@@ -107,8 +107,7 @@ def _render_resolving_hidden(
         rendering = render_particles(particles, config.pixel_size_nm, config.shape, scan)
         if len(particles) == 0:
             return particles, rendering, next_id
-        area = np.bincount(rendering.labels.ravel(), minlength=int(particles.track_id.max()) + 1)
-        hidden = np.flatnonzero((rendering.footprint_px > 0) & (area[particles.track_id] == 0))
+        hidden = np.flatnonzero((rendering.footprint_px > 0) & (rendering.visible_px == 0))
         if hidden.size == 0:
             return particles, rendering, next_id
         merged: set[int] = set()

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sp_fft
 
 from .config import SimConfig
 from .scan import ScanGeometry
@@ -49,38 +50,54 @@ class SupportTexture:
             dx = dx + scan.row_dx[:, None].astype(np.float32)
         out = t + np.float32(-frac_y) * gy
         out += (np.asarray(dx, dtype=np.float32)) * gx
+        np.maximum(out, np.float32(0.0), out=out)
         return out
 
 
 def _spectrum_filter(k2: np.ndarray, length_px: float) -> np.ndarray:
-    """Return the amplitude filter of an exponentially correlated 2-D field (length in px)."""
-    return (1 + (2 * math.pi) ** 2 * k2 * length_px**2) ** -0.75
+    """Return the float32 amplitude filter of an exponentially correlated 2-D field (length px)."""
+    base = np.float32((2 * math.pi * length_px) ** 2) * k2
+    base += np.float32(1.0)
+    return base ** np.float32(-0.75)
 
 
 def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTexture:
-    """Return a periodic support texture of ``config.shape``, pre-blurred by the probe."""
+    """Return a periodic support texture of ``config.shape``, pre-blurred by the probe.
+
+    Each component is white complex Gaussian noise shaped in Fourier space and scaled to its
+    expected RMS (Parseval); the sum 1 + fine + slow is clipped at 0.05 (thin spots), blurred by the probe in
+    Fourier space, and differentiated by central differences (periodic).
+    """
     rows, cols = config.shape
-    ky = np.fft.fftfreq(rows)[:, None]
-    kx = np.fft.rfftfreq(cols)[None, :]
+    ky = np.fft.fftfreq(rows).astype(np.float32)[:, None]
+    kx = np.fft.rfftfreq(cols).astype(np.float32)[None, :]
     k2 = kx**2 + ky**2
-    field = np.ones((rows, cols))
+    # weight of each rfft coefficient in Parseval's sum (the half-spectrum counts twice)
+    weight = np.full(kx.shape, 2.0, dtype=np.float32)
+    weight[:, 0] = 1.0
+    if cols % 2 == 0:
+        weight[:, -1] = 1.0
+    spectrum = np.zeros((rows, kx.shape[1]), dtype=np.complex64)
     for rms, length_nm in (
         (config.support_texture_rms, config.support_correlation_nm),
         (config.support_undulation_rms, config.support_undulation_nm),
     ):
-        noise = np.fft.rfft2(rng.standard_normal((rows, cols)))
-        part = np.fft.irfft2(
-            noise * _spectrum_filter(k2, length_nm / config.pixel_size_nm), (rows, cols)
-        )
-        std = part.std()
-        if std > 0 and rms > 0:
-            field += rms * part / std
-    field = np.maximum(field, 0.05)
+        if rms <= 0:
+            continue
+        amplitude = _spectrum_filter(k2, length_nm / config.pixel_size_nm)
+        amplitude[0, 0] = 0.0
+        # expected variance of the field: sum of weight x E|noise|^2 (= 2) x |filter|^2 / (H W)^2
+        variance = 2.0 * float(np.sum(weight * amplitude * amplitude)) / (rows * cols) ** 2
+        amplitude *= np.float32(rms / math.sqrt(variance))
+        noise = rng.standard_normal((2, rows, kx.shape[1]), dtype=np.float32)
+        spectrum.real += amplitude * noise[0]
+        spectrum.imag += amplitude * noise[1]
+    field = sp_fft.irfft2(spectrum, (rows, cols))
+    field += np.float32(1.0)
+    np.maximum(field, np.float32(0.05), out=field)
     sigma_px = config.probe_fwhm_nm / 2.3548 / config.pixel_size_nm
-    spec = np.fft.rfft2(field) * np.exp(-2 * math.pi**2 * sigma_px**2 * k2)
-    t = np.fft.irfft2(spec, (rows, cols))
-    gx = np.fft.irfft2(spec * (2j * math.pi * kx), (rows, cols))
-    gy = np.fft.irfft2(spec * (2j * math.pi * ky), (rows, cols))
-    return SupportTexture(
-        t=t.astype(np.float32), dt_dx=gx.astype(np.float32), dt_dy=gy.astype(np.float32)
-    )
+    blur = np.exp(np.float32(-2 * math.pi**2 * sigma_px**2) * k2)
+    t = sp_fft.irfft2(sp_fft.rfft2(field) * blur, (rows, cols)).astype(np.float32)
+    gx = (np.roll(t, -1, axis=1) - np.roll(t, 1, axis=1)) * np.float32(0.5)
+    gy = (np.roll(t, -1, axis=0) - np.roll(t, 1, axis=0)) * np.float32(0.5)
+    return SupportTexture(t=t, dt_dx=gx, dt_dy=gy)

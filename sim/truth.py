@@ -31,22 +31,21 @@ def particle_table(labels: np.ndarray, p: Particles, pixel_size_nm: float) -> Ta
     """
     flat = labels.ravel()
     where = np.flatnonzero(flat)
-    ids, inverse, area = np.unique(flat[where], return_inverse=True, return_counts=True)
+    values = flat[where]
     cols = labels.shape[1]
-    sum_x = np.bincount(inverse, weights=(where % cols).astype(np.float64), minlength=ids.size)
-    sum_y = np.bincount(inverse, weights=(where // cols).astype(np.float64), minlength=ids.size)
+    counts = np.bincount(values)
+    ids = np.flatnonzero(counts)
+    ids = ids[ids > 0]
+    area = counts[ids]
+    sum_x = np.bincount(values, weights=(where % cols).astype(np.float64))[ids]
+    sum_y = np.bincount(values, weights=(where // cols).astype(np.float64))[ids]
     order = np.argsort(p.track_id)
     rows_in_state = order[np.searchsorted(p.track_id, ids, sorter=order)]
     if ids.size and not np.array_equal(p.track_id[rows_in_state], ids):
         raise RuntimeError("labels hold track ids that are not in the particle state")
     s = p.take(rows_in_state)
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    axes = np.array(
-        [
-            shapes.semi_axes(int(k), r, a, b)
-            for k, r, a, b in zip(s.kind, s.radius_nm, s.p1, s.p2, strict=True)
-        ]
-    ).reshape(-1, 3)
+    axes = shapes.semi_axes_batch(s.kind, s.radius_nm, s.p1, s.p2)
     diameter_px = 2 * np.sqrt(area / math.pi)
     return {
         "track_id": ids.astype(np.int64),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,8 @@ def build_config(args: argparse.Namespace, flags: dict[str, dict[str, Any]] | No
 
 
 def fail(message: str) -> int:
-    """Log a user error and return exit code 2."""
-    log.error("%s", message)
-    print(f"nanolive: error: {message}")
+    """Print a user error on stderr and return exit code 2."""
+    print(f"nanolive: error: {message}", file=sys.stderr, flush=True)
     return 2
 
 
@@ -144,10 +144,13 @@ def serve_command(args: argparse.Namespace) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     server = Server(config)
     try:
         endpoints = server.start()
+    except Exception as exc:  # a busy port, a missing model file, ...: say which, exit 2
+        return fail(f"could not start the pipeline: {type(exc).__name__}: {exc}")
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
         print(
             f"nanolive serve: frames in {endpoints.ingest}  results out {endpoints.publish}  "
             f"metrics {endpoints.metrics_url}  session {endpoints.session_folder}  "
@@ -286,6 +289,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from nanolive.engines.registry import create_engine
 
     from .analyze import AnalyzeOptions, analyze_paths
+    from .files import check_input_path
 
     try:
         config = build_config(args, {"batching": {"max_batch": args.max_batch}})
@@ -296,6 +300,8 @@ def analyze_command(args: argparse.Namespace) -> int:
             max_batch=config.batching.max_batch,
             progress=False if args.no_progress else None,
         )
+        for path in args.inputs:  # fail on a bad path before loading an engine
+            check_input_path(path)
         engine = create_engine(config.engine)
         summary = analyze_paths(args.inputs, args.out, engine, config.tracker, options)
     except (ValueError, OSError) as exc:
@@ -347,4 +353,7 @@ def demo_command(args: argparse.Namespace) -> int:
         )
     except (ValueError, OSError) as exc:
         return fail(str(exc))
-    return demo_main(config, options, sys.stdout)
+    try:
+        return demo_main(config, options, sys.stdout)
+    except RuntimeError as exc:
+        return fail(str(exc))

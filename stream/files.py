@@ -74,9 +74,7 @@ class ImageSource:
 
 def read_image_file(path: str | Path) -> ImageSource:
     """Return the frames of ``path``; raise ValueError for unsupported or unusable content."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{p}: no such file")
+    p = check_input_path(path)
     suffix = p.suffix.lower()
     if suffix in PLAIN_IMAGE_SUFFIXES:
         return source_from_array(p, read_plain_image(p), None, None)
@@ -91,6 +89,19 @@ def read_image_file(path: str | Path) -> ImageSource:
     raise ValueError(
         f"{p}: unsupported file type {suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
     )
+
+
+def check_input_path(path: str | Path) -> Path:
+    """Return ``path`` if it is an existing file of a supported type; raise ValueError otherwise."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise ValueError(
+            f"{p}: unsupported file type {p.suffix.lower()!r}; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    return p
 
 
 def source_from_array(

@@ -201,10 +201,6 @@ class FrameProcessor:
             return []
         return [self._with_seq(tracking, e) for e in tracking.tracker.finish()]
 
-    def finish_all(self) -> dict[str, list[TrackEvent]]:
-        """Close every open series; return their closing events by series."""
-        return {name: self.finish_series(name) for name in list(self.series)}
-
     # -- internals --------------------------------------------------------------------------
 
     def _tracking(self, frame: FrameInput) -> SeriesTracking:

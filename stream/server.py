@@ -128,6 +128,7 @@ class Server:
         try:
             return self._start()
         except BaseException:
+            self._stopped = True
             self._release()
             raise
 

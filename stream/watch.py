@@ -21,16 +21,20 @@ import zmq
 
 SPARK = " ▁▂▃▄▅▆▇█"
 CLEAR = "\x1b[H\x1b[2J"
-# Frame metrics shown first when present (quantity-first names from nanolive.analysis).
-PREFERRED_METRIC_WORDS = (
-    "diameter",
-    "coverage",
-    "density",
-    "nearest",
-    "nnd",
-    "clark",
-    "ripley",
-    "cv",
+# Frame metrics shown, by name prefix (names of nanolive.analysis.frame_metrics; nm before px).
+DASHBOARD_METRICS = (
+    "diameter_equivalent_mean",
+    "diameter_equivalent_std",
+    "diameter_equivalent_d10",
+    "diameter_equivalent_d90",
+    "circularity_mean",
+    "aspect_ratio_mean",
+    "coverage_fraction",
+    "density_per_um2",
+    "nn_distance_mean",
+    "clark_evans_r",
+    "agglomerate_count",
+    "voronoi_area_cv",
 )
 
 
@@ -114,12 +118,17 @@ def reasons(bag: object) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(bag.items()))
 
 
-def chosen_metrics(metrics: Mapping[str, object], limit: int = 10) -> list[tuple[str, object]]:
-    """Return up to ``limit`` metrics, those about size and dispersion first."""
-    items = [(k, v) for k, v in metrics.items() if isinstance(v, int | float)]
-    preferred = [kv for kv in items if any(w in kv[0] for w in PREFERRED_METRIC_WORDS)]
-    rest = [kv for kv in items if kv not in preferred]
-    return (preferred + rest)[:limit]
+def chosen_metrics(metrics: Mapping[str, object], limit: int = 12) -> list[tuple[str, object]]:
+    """Return up to ``limit`` numeric metrics: the size, shape and dispersion summary first."""
+    numeric = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    chosen: list[tuple[str, object]] = []
+    for prefix in DASHBOARD_METRICS:
+        matches = sorted((k for k in numeric if k.startswith(prefix)), key=lambda k: "_px" in k)
+        if matches:
+            chosen.append((matches[0], numeric[matches[0]]))
+    if not chosen:
+        chosen = list(numeric.items())
+    return chosen[:limit]
 
 
 def render(state: DashboardState, endpoint: str, width: int = 100) -> list[str]:

@@ -124,14 +124,17 @@ def _solve_augmented(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: f
     col_ids, c = np.unique(cols, return_inverse=True)
     k, m = row_ids.size, col_ids.size
     half = t / 2.0 + _OFFSET
-    diag_k = np.arange(k)
-    diag_m = np.arange(m)
-    aug_rows = np.concatenate([r, diag_k, k + diag_m, k + c])
-    aug_cols = np.concatenate([c, m + diag_k, diag_m, m + r])
+    # rows 0..k-1: edges of track r + its "unmatched" dummy (column m + r);
+    # rows k..k+m-1: detection c's "unmatched" dummy (column c) + transposed edges (column m + r)
+    aug_rows = np.concatenate([r, np.arange(k), k + np.arange(m), k + c])
+    aug_cols = np.concatenate([c, m + np.arange(k), np.arange(m), m + r])
     weights = np.concatenate(
         [costs + _OFFSET, np.full(k, half), np.full(m, half), np.full(c.size, _OFFSET)]
     )
-    graph = sp.csr_matrix((weights, (aug_rows, aug_cols)), shape=(k + m, m + k))
+    order = np.argsort(aug_rows, kind="stable")
+    indptr = np.zeros(k + m + 1, np.int64)
+    np.cumsum(np.bincount(aug_rows, minlength=k + m), out=indptr[1:])
+    graph = sp.csr_matrix((weights[order], aug_cols[order], indptr), shape=(k + m, m + k))
     aug_r, aug_c = min_weight_full_bipartite_matching(graph)
     hit = (aug_r < k) & (aug_c < m)
     return np.stack([row_ids[aug_r[hit]], col_ids[aug_c[hit]]], axis=1)

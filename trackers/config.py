@@ -36,6 +36,11 @@ class TrackerConfig:
         the whole within this fraction.
     merge_max_gap_px: largest edge-to-edge distance between two parents of a merge (children of a
         split) in their last (first) frame (px).
+    merge_confirm_frames: a suggested merge/split is decided this many frames later, on the areas
+        averaged over those frames and only if the ended tracks did not come back (segmentation
+        flicker and missed detections are not events); the event keeps the frame where it happened.
+        0 = decide at once. Used as min(merge_confirm_frames, max_gap): the parents coast meanwhile.
+    area_smoothing: weight of the newest area in a track's running (exponential) mean area.
     new_id_on_merge: the product of a merge (and both products of a split) get new track ids, so every
         track id is one particle with one volume history; if False the parent that got linked goes on.
     edge_margin_px: a track deleted within this distance of the field edge "left the field".
@@ -60,6 +65,8 @@ class TrackerConfig:
     drift_downsample: int = 2
     merge_volume_tolerance: float = 0.3
     merge_max_gap_px: float = 6.0
+    merge_confirm_frames: int = 3
+    area_smoothing: float = 0.5
     new_id_on_merge: bool = True
     edge_margin_px: float = 3.0
     field_shape: tuple[int, int] | None = None
@@ -89,6 +96,12 @@ class TrackerConfig:
             raise ValueError(f"tracker.min_hits must be >= 1, not {self.min_hits}")
         if self.max_gap < 0 or self.max_gap_tentative < 0:
             raise ValueError("tracker.max_gap and tracker.max_gap_tentative must be >= 0")
+        if self.merge_confirm_frames < 0:
+            raise ValueError(
+                f"tracker.merge_confirm_frames must be >= 0, not {self.merge_confirm_frames}"
+            )
+        if not 0 < self.area_smoothing <= 1:
+            raise ValueError(f"tracker.area_smoothing must be in (0, 1], not {self.area_smoothing}")
         if self.drift not in DRIFT_MODES:
             raise ValueError(f"tracker.drift must be one of {DRIFT_MODES}, not {self.drift!r}")
         if self.drift_downsample < 1:

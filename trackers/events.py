@@ -11,6 +11,7 @@ as well: a merge is accepted only when V(j) is closer to V(A) + V(B) than to V(B
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -69,8 +70,31 @@ def _rel_err(whole: float, parts: float) -> float:
     return abs(whole - parts) / max(whole, parts)
 
 
-def find_merges(parts: FrameParts, tolerance: float, max_gap_px: float) -> list[MergeFound]:
-    """Return the merges of this frame, best (smallest volume error) first, each detection/track once."""
+def _ball_pairs(
+    tree: cKDTree, centres: np.ndarray, radii: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (query index, point index) of every tree point within the radius of each centre."""
+    if centres.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return z, z
+    lists = tree.query_ball_point(centres, radii)
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    q = np.repeat(np.arange(len(lists)), lengths)
+    j = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+    return q, j
+
+
+def _rel_err_v(whole: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    return np.abs(whole - parts) / np.maximum(whole, parts)
+
+
+def find_merges(
+    parts: FrameParts, tolerance: float, max_gap_px: float, tree: cKDTree | None = None
+) -> list[MergeFound]:
+    """Return the merges of this frame, best (smallest volume error) first, each detection/track once.
+
+    tree: a cKDTree of parts.det_xy when one exists already.
+    """
     k = parts.ended_xy.shape[0]
     m = parts.det_xy.shape[0]
     if k == 0 or m == 0:
@@ -81,40 +105,43 @@ def find_merges(parts: FrameParts, tolerance: float, max_gap_px: float) -> list[
     r_det = radius(parts.det_area)
     r_end = radius(parts.ended_area)
     r_prev = radius(parts.det_prev_area)
-    tree = cKDTree(parts.det_xy)
-    reach = r_end + float(np.max(r_det)) + max_gap_px
+    tree = cKDTree(parts.det_xy) if tree is None else tree
+    a, j = _ball_pairs(tree, parts.ended_xy, r_end + float(np.max(r_det)) + max_gap_px)
+    dist = np.hypot(*(parts.det_xy[j] - parts.ended_xy[a]).T)
+    keep = dist <= r_end[a] + r_det[j] + max_gap_px
+    a, j = a[keep], j[keep]
+    linked = np.isfinite(v_prev[j])
     candidates: list[MergeFound] = []
-    for a in range(k):
-        for j in tree.query_ball_point(parts.ended_xy[a], reach[a]):
-            if np.hypot(*(parts.det_xy[j] - parts.ended_xy[a])) > r_end[a] + r_det[j] + max_gap_px:
-                continue
-            if np.isfinite(v_prev[j]):
-                gap = np.hypot(*(parts.det_prev_xy[j] - parts.ended_xy[a])) - r_prev[j] - r_end[a]
-                if gap > max_gap_px:
-                    continue
-                err = _rel_err(v_det[j], v_end[a] + v_prev[j])
-                if err <= tolerance and err < _rel_err(v_det[j], v_prev[j]):
-                    candidates.append(MergeFound((a,), j, True, err))
-                continue
-            for b in range(k):
-                if b == a:
-                    continue
-                gap = np.hypot(*(parts.ended_xy[b] - parts.ended_xy[a])) - r_end[a] - r_end[b]
-                near_b = np.hypot(*(parts.det_xy[j] - parts.ended_xy[b])) <= r_end[b] + r_det[j]
-                if gap > max_gap_px or not near_b:
-                    continue
-                err = _rel_err(v_det[j], v_end[a] + v_end[b])
-                best_single = min(_rel_err(v_det[j], v_end[a]), _rel_err(v_det[j], v_end[b]))
-                if err <= tolerance and err < best_single:
-                    candidates.append(MergeFound((a, b), j, False, err))
+    # the track linked to j is the other parent
+    la, lj = a[linked], j[linked]
+    gap = np.hypot(*(parts.det_prev_xy[lj] - parts.ended_xy[la]).T) - r_prev[lj] - r_end[la]
+    err = _rel_err_v(v_det[lj], v_end[la] + v_prev[lj])
+    ok = (gap <= max_gap_px) & (err <= tolerance) & (err < _rel_err_v(v_det[lj], v_prev[lj]))
+    candidates += [
+        MergeFound((int(x),), int(y), True, float(e))
+        for x, y, e in zip(la[ok], lj[ok], err[ok], strict=True)
+    ]
+    # j is new: the other parent is a second ended track (rare: loop)
+    for x, y in zip(a[~linked].tolist(), j[~linked].tolist(), strict=True):
+        others = np.arange(k) != x
+        gap_b = np.hypot(*(parts.ended_xy - parts.ended_xy[x]).T) - r_end[x] - r_end
+        near_b = np.hypot(*(parts.ended_xy - parts.det_xy[y]).T) <= r_end + r_det[y]
+        for b in np.flatnonzero(others & (gap_b <= max_gap_px) & near_b).tolist():
+            e = _rel_err(v_det[y], v_end[x] + v_end[b])
+            single = min(_rel_err(v_det[y], v_end[x]), _rel_err(v_det[y], v_end[b]))
+            if e <= tolerance and e < single:
+                candidates.append(MergeFound((x, b), y, False, e))
     return _greedy_unique(candidates, lambda c: c.ended, lambda c: (c.det,))
 
 
-def find_splits(parts: FrameParts, tolerance: float, max_gap_px: float) -> list[SplitFound]:
+def find_splits(
+    parts: FrameParts, tolerance: float, max_gap_px: float, tree: cKDTree | None = None
+) -> list[SplitFound]:
     """Return the splits of this frame, best first, each detection/track used once.
 
     Products are new detections (no linked track) next to either a linked detection whose track had
     the volume of both (the track split off a part) or another new detection where a track ended.
+    tree: a cKDTree of parts.det_xy when one exists already.
     """
     m = parts.det_xy.shape[0]
     new = np.flatnonzero(~np.isfinite(parts.det_prev_area))
@@ -126,34 +153,36 @@ def find_splits(parts: FrameParts, tolerance: float, max_gap_px: float) -> list[
     r_det = radius(parts.det_area)
     r_end = radius(parts.ended_area)
     r_prev = radius(parts.det_prev_area)
-    tree = cKDTree(parts.det_xy)
-    reach = 2 * float(np.max(r_det)) + max_gap_px
+    tree = cKDTree(parts.det_xy) if tree is None else tree
+    q, j1 = _ball_pairs(tree, parts.det_xy[new], 2 * float(np.max(r_det)) + max_gap_px)
+    j2 = new[q]
+    gap = np.hypot(*(parts.det_xy[j1] - parts.det_xy[j2]).T) - r_det[j1] - r_det[j2]
+    keep = (j1 != j2) & (gap <= max_gap_px)
+    j1, j2 = j1[keep], j2[keep]
+    both = v_det[j1] + v_det[j2]
+    linked = np.isfinite(v_prev[j1])
     candidates: list[SplitFound] = []
-    for j2 in new:
-        for j1 in tree.query_ball_point(parts.det_xy[j2], reach):
-            if j1 == j2:
-                continue
-            gap = np.hypot(*(parts.det_xy[j1] - parts.det_xy[j2])) - r_det[j1] - r_det[j2]
-            if gap > max_gap_px:
-                continue
-            both = v_det[j1] + v_det[j2]
-            if np.isfinite(v_prev[j1]):
-                near = (
-                    np.hypot(*(parts.det_xy[j2] - parts.det_prev_xy[j1])) <= r_prev[j1] + r_det[j2]
-                )
-                err = _rel_err(v_prev[j1], both)
-                if near and err <= tolerance and err < _rel_err(v_prev[j1], v_det[j1]):
-                    candidates.append(SplitFound((int(j1), int(j2)), None, err))
-                continue
-            if j1 < j2 or parts.ended_xy.shape[0] == 0:
-                continue  # a pair of new detections is examined once
-            mid = (parts.det_xy[j1] + parts.det_xy[j2]) / 2
+    # the track linked to j1 split off j2
+    a1, a2, ab = j1[linked], j2[linked], both[linked]
+    near = np.hypot(*(parts.det_xy[a2] - parts.det_prev_xy[a1]).T) <= r_prev[a1] + r_det[a2]
+    err = _rel_err_v(v_prev[a1], ab)
+    ok = near & (err <= tolerance) & (err < _rel_err_v(v_prev[a1], v_det[a1]))
+    candidates += [
+        SplitFound((int(x), int(y)), None, float(e))
+        for x, y, e in zip(a1[ok], a2[ok], err[ok], strict=True)
+    ]
+    # two new detections where a track ended (each pair once: j1 > j2)
+    if parts.ended_xy.shape[0]:
+        pair = ~linked & (j1 > j2)
+        for x, y in zip(j1[pair].tolist(), j2[pair].tolist(), strict=True):
+            mid = (parts.det_xy[x] + parts.det_xy[y]) / 2
             dist = np.hypot(*(parts.ended_xy - mid).T)
-            for p in np.flatnonzero(dist <= r_end + max_gap_px):
-                err = _rel_err(v_end[p], both)
-                single = min(_rel_err(v_end[p], v_det[j1]), _rel_err(v_end[p], v_det[j2]))
-                if err <= tolerance and err < single:
-                    candidates.append(SplitFound((int(j1), int(j2)), int(p), err))
+            total = v_det[x] + v_det[y]
+            for p in np.flatnonzero(dist <= r_end + max_gap_px).tolist():
+                e = _rel_err(v_end[p], total)
+                single = min(_rel_err(v_end[p], v_det[x]), _rel_err(v_end[p], v_det[y]))
+                if e <= tolerance and e < single:
+                    candidates.append(SplitFound((x, y), p, e))
     return _greedy_unique(
         candidates,
         lambda c: () if c.ended is None else (c.ended,),
@@ -174,3 +203,61 @@ def _greedy_unique(candidates: list, ended_of, dets_of) -> list:  # noqa: ANN001
         used_dets |= d
         kept.append(c)
     return kept
+
+
+@dataclass
+class PendingEvent:
+    """A merge or split seen at `frame`, confirmed or dropped at `deadline` (mutable accumulator).
+
+    parents / children: track ids; survivor: id of a parent that goes on as one of the children (its
+    track was linked to the product), 0 if none. parent_volumes: smoothed volumes (px^3) of the parents
+    in the frame before the event. child_area_sum / child_area_count: areas (px^2) of each child's
+    detections from `frame` to the current frame, to average out segmentation noise.
+    """
+
+    kind: str
+    frame: int
+    t_s: float
+    x: float
+    y: float
+    parents: tuple[int, ...]
+    children: tuple[int, ...]
+    survivor: int
+    parent_volumes: tuple[float, ...]
+    deadline: int
+    child_area_sum: list[float]
+    child_area_count: list[int]
+
+    def track_ids(self) -> set[int]:
+        """Every track id this event involves."""
+        return set(self.parents) | set(self.children)
+
+
+def pending_verdict(p: PendingEvent, tolerance: float, min_presence: float = 0.5) -> bool:
+    """Return True when the averaged volumes confirm the event.
+
+    Every child must have been detected in at least `min_presence` of the frames since the event; the
+    volumes must be conserved within `tolerance` and explain the data better than "nothing happened"
+    (merge: the child is just the surviving parent / one of the parents; split: the parent is just the
+    surviving child / one of the children).
+    """
+    window = p.deadline - p.frame + 1
+    need = max(1, int(np.ceil(min_presence * window)))
+    if min(p.child_area_count) < need:
+        return False
+    v_children = [(s / c) ** 1.5 for s, c in zip(p.child_area_sum, p.child_area_count, strict=True)]
+    if p.kind == "merge":
+        whole, parts = v_children[0], p.parent_volumes
+        if p.survivor:
+            alternatives = [p.parent_volumes[p.parents.index(p.survivor)]]
+        else:
+            alternatives = list(p.parent_volumes)
+    else:
+        whole, parts = p.parent_volumes[0], tuple(v_children)
+        if p.survivor:
+            alternatives = [v_children[p.children.index(p.survivor)]]
+        else:
+            alternatives = list(v_children)
+    err = _rel_err(whole, float(sum(parts)))
+    alt = min(_rel_err(whole, a) for a in alternatives)
+    return err <= tolerance and err < alt

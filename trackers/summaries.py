@@ -46,6 +46,13 @@ class TrackHistory:
         )
         self._cache = None
 
+    def relabel(self, old_id: int, new_id: int, from_frame: int) -> None:
+        """Give the records of track `old_id` from frame `from_frame` on the id `new_id`."""
+        for k in range(max(0, from_frame), len(self._parts)):
+            ids = self._parts[k][1]
+            ids[ids == old_id] = new_id
+        self._cache = None
+
     def table(self) -> Table:
         """Return all records as columns frame, track_id, x, y, area_px (in arrival order)."""
         if self._cache is None:

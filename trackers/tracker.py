@@ -20,7 +20,14 @@ from scipy.spatial import cKDTree
 from .association import associate_edges
 from .config import TrackerConfig
 from .drift import detection_drift, drift_from_displacements, phase_drift
-from .events import FrameParts, find_merges, find_splits
+from .events import (
+    FrameParts,
+    PendingEvent,
+    find_merges,
+    find_splits,
+    pending_verdict,
+    volume,
+)
 from .kalman import DIM_X, N_BLOCKS, KalmanModel
 from .summaries import TrackHistory, track_summaries
 from .types import Detections, TrackEvent, TrackUpdate
@@ -39,6 +46,7 @@ _LIVE_ARRAYS: tuple[str, ...] = (
     "_last_xy",
     "_last_area",
     "_first_xy",
+    "_area_smooth",
 )
 
 
@@ -84,6 +92,10 @@ class Tracker:
         self._last_xy = np.zeros((0, 2))
         self._last_area = np.zeros(0)
         self._first_xy = np.zeros((0, 2))
+        self._area_smooth = np.zeros(0)
+        self._pending: list[PendingEvent] = []
+        self._busy: set[int] = set()
+        self._no_appear: set[int] = set()
         self._prev_image: np.ndarray | None = None
         self._field_shape = c.field_shape
         self._drift_total = np.zeros(2)
@@ -137,7 +149,7 @@ class Tracker:
         matches, _, unmatched_dets = self._associate(x, P, det_xy, cand_i, cand_j)
         rows, cols = matches[:, 0], matches[:, 1]
         n_old = self._ids.size
-        prev_area = self._last_area.copy()
+        prev_area = self._area_smooth.copy()
         prev_xy = self._last_xy.copy()
         if rows.size:
             z = np.stack([det.x[cols], det.y[cols], det_d[cols]], axis=1)
@@ -151,6 +163,8 @@ class Tracker:
         self._last_seen[rows] = frame
         self._last_xy[rows] = det_xy[cols]
         self._last_area[rows] = det.area_px[cols]
+        a = self.config.area_smoothing
+        self._area_smooth[rows] = a * det.area_px[cols] + (1 - a) * self._area_smooth[rows]
 
         det_track = np.full(len(det), -1, np.int64)  # row in the live arrays
         det_track[cols] = rows
@@ -158,9 +172,9 @@ class Tracker:
         events: list[TrackEvent] = []
         new_rows = self._add_tracks(det, unmatched_dets, frame)
         det_track[unmatched_dets] = new_rows
-        found, retired = self._apply_events(
-            det, det_track, matches, prev_xy, prev_area, ended, frame, t
-        )
+        self._find_candidates(det, tree, det_track, matches, prev_xy, prev_area, ended, frame, t)
+        self._accumulate_pending(frame)
+        found, retired = self._resolve_pending(frame, t)
         events += found
         events += self._confirm(frame, t)
         track_ids = self._ids[det_track]
@@ -179,14 +193,20 @@ class Tracker:
         )
 
     def finish(self) -> list[TrackEvent]:
-        """Close the series: every live confirmed track disappears ("end"); returns those events."""
+        """Close the series: pending merges/splits are decided on the frames seen, and every coasting
+        confirmed track disappears (reason "end"); returns those events."""
         if self._finished:
             return []
         self._finished = True
         t_end = self._frame * self.frame_interval_s
         if self._times:
             t_end = self._times[-1] + self.frame_interval_s
-        events = [
+        events, retired = self._resolve_pending(self._frame - 1, t_end, everything=True)
+        keep = np.ones(self._ids.size, bool)
+        keep[list(retired)] = False
+        for name in _LIVE_ARRAYS:
+            setattr(self, name, getattr(self, name)[keep])
+        events += [
             self._disappear_event(i, "end", self._frame, t_end)
             for i in np.flatnonzero(self._confirmed & (self._misses > 0))
         ]
@@ -317,26 +337,18 @@ class Tracker:
         self._last_xy = np.concatenate([self._last_xy, z[:, :2]])
         self._last_area = np.concatenate([self._last_area, det.area_px[which]])
         self._first_xy = np.concatenate([self._first_xy, z[:, :2]])
+        self._area_smooth = np.concatenate([self._area_smooth, det.area_px[which]])
         return np.arange(start, start + k)
 
-    def _child_track(self, parent_row: int, det: Detections, j: int, row: int, frame: int) -> int:
-        """Return the row of a confirmed track for detection j, product of a merge/split.
+    def _row_of(self, track_id: int) -> int:
+        """Return the live row of a track id, or -1 when the track no longer exists."""
+        hit = np.flatnonzero(self._ids == track_id)
+        return int(hit[0]) if hit.size else -1
 
-        A track that starts at this frame (row) is reused; otherwise a new track is started.
-        The child inherits the parent's velocity.
-        """
-        if row < 0 or self._first[row] != frame:
-            row = int(self._add_tracks(det, np.array([j]), frame)[0])
-        self._confirmed[row] = True
-        self._hits[row] = max(int(self._hits[row]), self.config.min_hits)
-        self._ever_confirmed.add(int(self._ids[row]))
-        if parent_row >= 0:
-            self._x[row, 1::2] = self._x[parent_row, 1::2]
-        return row
-
-    def _apply_events(
+    def _find_candidates(
         self,
         det: Detections,
+        tree: cKDTree | None,
         det_track: np.ndarray,
         matches: np.ndarray,
         prev_xy: np.ndarray,
@@ -344,8 +356,8 @@ class Tracker:
         ended: np.ndarray,
         frame: int,
         t: float,
-    ) -> tuple[list[TrackEvent], set[int]]:
-        """Find merges and splits; re-link their products; return events and rows to retire."""
+    ) -> None:
+        """Register the merges and splits that this frame suggests as pending events."""
         rows, cols = matches[:, 0], matches[:, 1]
         m = len(det)
         det_prev_xy = np.full((m, 2), np.nan)
@@ -361,81 +373,164 @@ class Tracker:
             ended_area=prev_area[ended],
         )
         cfg = self.config
+        tol = min(0.9, 2.0 * cfg.merge_volume_tolerance)  # loose: the decision uses averages
+        ids = self._ids
+        deadline = frame + min(cfg.merge_confirm_frames, cfg.max_gap)
+        used_dets: set[int] = set()
+        used_ended: set[int] = set()
+        for mg in find_merges(parts, tol, cfg.merge_max_gap_px, tree):
+            child = int(det_track[mg.det])
+            parent_rows = [int(ended[a]) for a in mg.ended] + ([child] if mg.with_linked else [])
+            if not self._claim({int(ids[r]) for r in parent_rows} | {int(ids[child])}):
+                continue
+            used_dets.add(mg.det)
+            used_ended.update(mg.ended)
+            survivor = int(ids[child]) if mg.with_linked else 0
+            if not survivor:
+                self._no_appear.add(int(ids[child]))
+            self._pending.append(
+                PendingEvent(
+                    kind="merge",
+                    frame=frame,
+                    t_s=t,
+                    x=float(det.x[mg.det]),
+                    y=float(det.y[mg.det]),
+                    parents=tuple(int(ids[r]) for r in parent_rows),
+                    children=(int(ids[child]),),
+                    survivor=survivor,
+                    parent_volumes=tuple(float(volume(prev_area[r])) for r in parent_rows),
+                    deadline=deadline,
+                    child_area_sum=[0.0],
+                    child_area_count=[0],
+                )
+            )
+        for sp in find_splits(parts, tol, cfg.merge_max_gap_px, tree):
+            if set(sp.dets) & used_dets or (sp.ended is not None and sp.ended in used_ended):
+                continue
+            parent = int(ended[sp.ended]) if sp.ended is not None else int(det_track[sp.dets[0]])
+            children = [int(ids[det_track[j]]) for j in sp.dets]
+            if not self._claim({int(ids[parent]), *children}):
+                continue
+            survivor = int(ids[parent]) if sp.ended is None else 0
+            self._no_appear.update(c for c in children if c != survivor)
+            self._pending.append(
+                PendingEvent(
+                    kind="split",
+                    frame=frame,
+                    t_s=t,
+                    x=float(prev_xy[parent, 0]),
+                    y=float(prev_xy[parent, 1]),
+                    parents=(int(ids[parent]),),
+                    children=tuple(children),
+                    survivor=survivor,
+                    parent_volumes=(float(volume(prev_area[parent])),),
+                    deadline=deadline,
+                    child_area_sum=[0.0, 0.0],
+                    child_area_count=[0, 0],
+                )
+            )
+
+    def _claim(self, track_ids: set[int]) -> bool:
+        """Reserve tracks for one pending event; False when one is already part of another."""
+        if track_ids & self._busy:
+            return False
+        self._busy |= track_ids
+        return True
+
+    def _accumulate_pending(self, frame: int) -> None:
+        """Add this frame's areas of every pending event's children."""
+        for p in self._pending:
+            for k, cid in enumerate(p.children):
+                row = self._row_of(cid)
+                if row >= 0 and self._last_seen[row] == frame:
+                    p.child_area_sum[k] += float(self._last_area[row])
+                    p.child_area_count[k] += 1
+
+    def _resolve_pending(
+        self, frame: int, t: float, everything: bool = False
+    ) -> tuple[list[TrackEvent], set[int]]:
+        """Confirm or drop the pending events due now; return events and rows to retire."""
         events: list[TrackEvent] = []
         retired: set[int] = set()
-        merges = find_merges(parts, cfg.merge_volume_tolerance, cfg.merge_max_gap_px)
-        for mg in merges:
-            linked = int(det_track[mg.det]) if mg.with_linked else -1
-            parents = [int(ended[a]) for a in mg.ended] + ([linked] if linked >= 0 else [])
-            if cfg.new_id_on_merge or linked < 0:
-                child = self._child_track(linked, det, mg.det, int(det_track[mg.det]), frame)
-            else:
-                child = linked
-            if det_track[mg.det] != child:
-                retired.add(int(det_track[mg.det]))
-            det_track[mg.det] = child
-            retired.update(r for r in parents if r != child)
-            events.append(
-                self._event("merge", frame, t, parents, [child], det.x[mg.det], det.y[mg.det])
+        due = [p for p in self._pending if everything or p.deadline <= frame]
+        self._pending = [p for p in self._pending if p not in due]
+        for p in due:
+            self._busy -= p.track_ids()
+            relinked = any(
+                (r := self._row_of(pid)) >= 0 and self._last_seen[r] >= p.frame
+                for pid in p.parents
+                if pid != p.survivor
             )
-        used_dets = {mg.det for mg in merges}
-        used_ended = {a for mg in merges for a in mg.ended}
-        splits = find_splits(parts, cfg.merge_volume_tolerance, cfg.merge_max_gap_px)
-        for s in splits:
-            if set(s.dets) & used_dets or (s.ended is not None and s.ended in used_ended):
-                continue
-            parent = int(ended[s.ended]) if s.ended is not None else int(det_track[s.dets[0]])
-            children = []
-            for j in s.dets:
-                old = int(det_track[j])
-                if not cfg.new_id_on_merge and old == parent:
-                    child = parent
-                else:
-                    child = self._child_track(parent, det, j, old, frame)
-                if child != old:
-                    retired.add(old)
-                det_track[j] = child
-                children.append(child)
-            if parent not in children:
-                retired.add(parent)
-            xy = prev_xy[parent]
-            events.append(self._event("split", frame, t, [parent], children, xy[0], xy[1]))
+            accepted = not relinked and pending_verdict(p, self.config.merge_volume_tolerance)
+            if accepted:
+                events.append(self._accept(p, retired))
+            else:
+                events += self._drop(p, t)
         return events, retired
 
-    def _event(
-        self,
-        kind: str,
-        frame: int,
-        t: float,
-        parent_rows: list[int],
-        child_rows: list[int],
-        x: float,
-        y: float,
-    ) -> TrackEvent:
+    def _accept(self, p: PendingEvent, retired: set[int]) -> TrackEvent:
+        """Apply a confirmed merge/split: end the parents, new ids for survivors; return the event."""
+        for pid in p.parents:
+            row = self._row_of(pid)
+            if pid != p.survivor and row >= 0:
+                retired.add(row)
+        children = list(p.children)
+        if p.survivor and self.config.new_id_on_merge:
+            row = self._row_of(p.survivor)
+            if row >= 0:
+                new_id = self._next_id
+                self._next_id += 1
+                self._ids[row] = new_id
+                self._history.relabel(p.survivor, new_id, p.frame)
+                children = [new_id if c == p.survivor else c for c in children]
+        for cid in children:
+            self._no_appear.discard(cid)
+            row = self._row_of(cid)
+            if row >= 0:
+                self._confirmed[row] = True
+                self._hits[row] = max(int(self._hits[row]), self.config.min_hits)
+                self._ever_confirmed.add(cid)
         return TrackEvent(
-            kind=kind,  # type: ignore[arg-type]
-            frame=frame,
-            t_s=t,
-            parents=tuple(sorted(int(self._ids[r]) for r in parent_rows)),
-            children=tuple(sorted(int(self._ids[r]) for r in child_rows)),
-            x=float(x),
-            y=float(y),
+            kind=p.kind,  # type: ignore[arg-type]
+            frame=p.frame,
+            t_s=p.t_s,
+            parents=tuple(sorted(p.parents)),
+            children=tuple(sorted(children)),
+            x=p.x,
+            y=p.y,
         )
 
+    def _drop(self, p: PendingEvent, t: float) -> list[TrackEvent]:
+        """Forget a rejected event; children already confirmed get their delayed appear event."""
+        events = []
+        for cid in p.children:
+            if cid in self._no_appear:
+                self._no_appear.discard(cid)
+                row = self._row_of(cid)
+                if row >= 0 and self._confirmed[row]:
+                    events.append(self._appear_event(row, t))
+        return events
+
+    def _appear_event(self, row: int, t: float) -> TrackEvent:
+        first = int(self._first[row])
+        t_first = self._times[first] if first < len(self._times) else t
+        xy = self._first_xy[row]
+        tid = int(self._ids[row])
+        return TrackEvent("appear", first, t_first, (), (tid,), float(xy[0]), float(xy[1]))
+
     def _confirm(self, frame: int, t: float) -> list[TrackEvent]:
-        """Confirm tentative tracks with enough hits; return their appear events (frame = birth)."""
+        """Confirm tentative tracks with enough hits; return their appear events (frame = birth).
+
+        Products of a pending merge/split get no appear event (the event itself announces them).
+        """
         newly = np.flatnonzero(~self._confirmed & (self._hits >= self.config.min_hits))
         self._confirmed[newly] = True
         events = []
         for r in newly:
             tid = int(self._ids[r])
             self._ever_confirmed.add(tid)
-            first = int(self._first[r])
-            t_first = self._times[first] if first < len(self._times) else t
-            xy = self._first_xy[r]
-            events.append(
-                TrackEvent("appear", first, t_first, (), (tid,), float(xy[0]), float(xy[1]))
-            )
+            if tid not in self._no_appear:
+                events.append(self._appear_event(int(r), t))
         return events
 
     def _delete(self, retired: set[int], frame: int, t: float) -> list[TrackEvent]:

@@ -129,7 +129,9 @@ def test_touching_irregular_particles_join_through_contacts() -> None:
 def ring_centres(n: int, gap: float, radius: float, centre: tuple[float, float]) -> np.ndarray:
     ring_radius = (2 * radius + gap) / (2 * np.sin(np.pi / n))
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.column_stack([centre[0] + ring_radius * np.cos(t), centre[1] + ring_radius * np.sin(t)])
+    return np.column_stack(
+        [centre[0] + ring_radius * np.cos(t), centre[1] + ring_radius * np.sin(t)]
+    )
 
 
 def test_rings_and_chains_are_recognised() -> None:
@@ -160,7 +162,9 @@ def test_voronoi_areas_match_scipy_voronoi() -> None:
         poly = vor.vertices[region]
         if poly.min() < 0 or poly.max() > 100:
             continue
-        area = 0.5 * abs(np.dot(poly[:, 0], np.roll(poly[:, 1], 1)) - np.dot(poly[:, 1], np.roll(poly[:, 0], 1)))
+        area = 0.5 * abs(
+            np.dot(poly[:, 0], np.roll(poly[:, 1], 1)) - np.dot(poly[:, 1], np.roll(poly[:, 0], 1))
+        )
         assert ours[i] == pytest.approx(area, rel=1e-9)
         checked += 1
     assert checked > 20
@@ -216,7 +220,9 @@ FRAMES = {
 def test_degenerate_frames_give_defined_plain_output(pixel_size_nm: float | None) -> None:
     keys = None
     for name, lab in FRAMES.items():
-        m = frame_metrics(particle_table(lab, lab.astype(float), pixel_size_nm), lab.shape, pixel_size_nm)
+        m = frame_metrics(
+            particle_table(lab, lab.astype(float), pixel_size_nm), lab.shape, pixel_size_nm
+        )
         assert m["count"] == len(np.unique(lab[lab > 0])), name
         for key, value in m.items():
             assert type(value) in (int, float, list), (name, key, type(value))
@@ -257,3 +263,36 @@ def test_config_is_validated() -> None:
         MetricsConfig(agglomerate_gap_px=-1.0)
     with pytest.raises(ValueError):
         MetricsConfig(ring_min_particles=2)
+
+
+def test_tessellation_can_be_skipped_without_changing_the_schema() -> None:
+    rng = np.random.default_rng(8)
+    table = point_table(rng.uniform(0, 511, 200), rng.uniform(0, 511, 200))
+    full = frame_metrics(table, SHAPE)
+    lean = frame_metrics(table, SHAPE, config=MetricsConfig(tessellation=False))
+    assert set(full) == set(lean)
+    assert math.isnan(lean["voronoi_area_cv"]) and not math.isnan(full["voronoi_area_cv"])
+    assert 0.4 < full["voronoi_area_cv"] < 0.65  # Poisson-Voronoi cells: CV ~ 0.53
+    assert lean["clark_evans_r"] == full["clark_evans_r"]
+
+
+def test_minimal_table_from_another_source_is_accepted() -> None:
+    """Only the contract columns (x, y, area_px, diameter_equivalent_px, touches_edge) are required."""
+    m = frame_metrics(
+        point_table(np.array([10.0, 50.0, 90.0]), np.array([10.0, 60.0, 20.0])), (100, 100)
+    )
+    assert m["count"] == 3 and math.isnan(m["circularity_mean"])
+    assert set(m) == set(
+        frame_metrics(particle_table(np.zeros((5, 5), dtype=np.int32)), (100, 100))
+    )
+
+
+def test_histogram_helpers() -> None:
+    from nanolive.analysis import histogram_edges, size_histogram
+
+    edges = histogram_edges("nm")
+    assert edges[0] == pytest.approx(0.1) and edges[-1] == pytest.approx(1e4) and len(edges) == 51
+    counts = size_histogram(np.array([0.01, 1.0, 5.0, 5.1, 1e6, np.nan]), "nm")
+    assert sum(counts) == 5 and counts[0] == 1 and counts[-1] == 1
+    with pytest.raises(ValueError):
+        histogram_edges("um")

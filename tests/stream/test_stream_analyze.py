@@ -9,7 +9,6 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tifffile
-
 from nanolive.stream.cli import main
 from nanolive.stream.files import read_image_file
 
@@ -45,7 +44,7 @@ def test_tiff_stack_and_png_give_the_contract_tables_and_labels(tmp_path):
     iio.imwrite(tmp_path / "still.png", rgb)
     out = tmp_path / "out"
     code = main(["analyze", str(tmp_path / "video.tif"), str(tmp_path / "still.png"),
-                 "--out", str(out), "--save-labels", "--no-progress"])  # fmt: skip
+                 "--out", str(out), "--save-labels", "--no-progress", "--engine", "classical"])  # fmt: skip
     assert code == 0
     particles = read_csv(out / "particles.csv")
     assert set(CONTRACT) <= set(particles[0])
@@ -99,23 +98,25 @@ def test_pixel_size_flag_overrides_and_npy_and_hspy_are_read(tmp_path):
     assert source.pixel_size_nm == pytest.approx(0.2) and source.frame_interval_s == 0.25
     out = tmp_path / "out"
     code = main(["analyze", str(tmp_path / "frames.npy"), "--out", str(out),
-                 "--pixel-size-nm", "2", "--no-progress"])  # fmt: skip
+                 "--pixel-size-nm", "2", "--no-progress", "--engine", "classical"])  # fmt: skip
     assert code == 0
     rows = read_csv(out / "particles.csv")
     assert len(rows) == 4
     for p in rows:
-        assert float(p["diameter_equivalent_nm"]) == pytest.approx(2 * float(p["diameter_equivalent_px"]))
+        assert float(p["diameter_equivalent_nm"]) == pytest.approx(
+            2 * float(p["diameter_equivalent_px"])
+        )
 
 
 def test_bad_inputs_fail_with_a_clear_message(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["analyze", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "o")]) == 2
-    assert "unsupported file type '.txt'" in capsys.readouterr().out
+    assert "unsupported file type '.txt'" in capsys.readouterr().err
     assert main(["analyze", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "o")]) == 2
-    assert "no such file" in capsys.readouterr().out
+    assert "no such file" in capsys.readouterr().err
     np.save(tmp_path / "a.npy", np.zeros((4, 4, 4, 4)))
     assert main(["analyze", str(tmp_path / "a.npy"), "--out", str(tmp_path / "o")]) == 2
-    assert "expected a 2-D image or a 3-D stack" in capsys.readouterr().out
+    assert "expected a 2-D image or a 3-D stack" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not AUTHENTIC.exists(), reason="shared authentic data not on this machine")
@@ -125,7 +126,20 @@ def test_authentic_micrographs_are_analysed_in_place(tmp_path):
     inputs = [str(p) for p in colour + insitu]
     if not inputs:
         pytest.skip("no authentic images found")
-    assert main(["analyze", *inputs, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                *inputs,
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+                "--engine",
+                "classical",
+            ]
+        )
+        == 0
+    )
     frames = read_csv(tmp_path / "o" / "frames.csv")
     assert len(frames) == len(inputs)
     assert all(int(f["count"]) > 0 for f in frames)  # real micrographs hold particles

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-
+from nanolive.stream.cli import main
 from nanolive.stream.watch import DashboardState, render, watch
+from stream_kit import disks_image
 
 NANOLIVE = [sys.executable, "-m", "nanolive.stream.cli"]
 
@@ -71,12 +72,20 @@ def test_acquire_without_a_pipeline_fails_clearly(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "no pipeline took a frame" in result.stdout
+    assert "no pipeline took a frame" in result.stderr
 
 
-def test_watch_shows_live_counts_from_a_running_pipeline(running, kit):
+def test_serve_on_a_busy_port_fails_clearly(running, capsys):
+    server, _client = running()
+    busy = server.endpoints.ingest
+    code = main(["serve", "--listen", busy, "--no-metrics", "--no-record", "--engine", "classical"])
+    assert code == 2
+    assert "could not start the pipeline" in capsys.readouterr().err
+
+
+def test_watch_shows_live_counts_from_a_running_pipeline(running):
     server, client = running()
-    image = kit.disks_image((48, 48), [(12, 12), (30, 30)], 5, "<u2")
+    image = disks_image((48, 48), [(12, 12), (30, 30)], 5, "<u2")
     for seq in range(3):
         client.send_frame(image, "w", seq, pixel_size_nm=0.3)
     out = io.StringIO()

@@ -6,7 +6,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-
 from nanolive.stream.config import (
     Config,
     config_from_mapping,
@@ -40,7 +39,9 @@ def test_toml_values_are_read_and_typed(tmp_path):
     )
     config = load_config(path)
     assert config.ingest.policy == "drop_oldest" and config.ingest.queue_size == 3
-    assert config.ingest.series_timeout_s == 2.0 and isinstance(config.ingest.series_timeout_s, float)
+    assert config.ingest.series_timeout_s == 2.0 and isinstance(
+        config.ingest.series_timeout_s, float
+    )
     assert config.batching.max_batch == 2
     assert config.tracker.max_distance_px == 5.0
 

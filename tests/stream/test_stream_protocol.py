@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgpack
 import numpy as np
 import pytest
-
 from nanolive.stream.protocol import (
     EndMessage,
     FrameMessage,

@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-
 from nanolive.stream.batcher import Batcher
 from nanolive.stream.framequeue import BoundedQueue, Closed
 from nanolive.stream.ingest import QueuedFrame, SeriesClosed, is_frame

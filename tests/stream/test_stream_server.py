@@ -8,15 +8,10 @@ import urllib.request
 import msgpack
 import numpy as np
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
+import tifffile
 from nanolive.stream.protocol import encode_frame, header_for
-
-
-@pytest.fixture(autouse=True)
-def _helpers(kit):
-    global SlowEngine, FlakyEngine, disks_image
-    SlowEngine, FlakyEngine, disks_image = kit.SlowEngine, kit.FlakyEngine, kit.disks_image
+from prometheus_client.parser import text_string_to_metric_families
+from stream_kit import FlakyEngine, SlowEngine, disks_image
 
 
 def scrape(server) -> dict[tuple[str, tuple], float]:
@@ -50,7 +45,9 @@ def test_frames_of_several_dtypes_and_shapes_come_back_in_order_and_are_counted(
     server, client = running()
     seqs = {"a": 0, "b": 0}
     for series, shape, dtype in CASES:
-        client.send_frame(disks_image(shape, CENTRES, 6, dtype), series, seqs[series], pixel_size_nm=0.5)
+        client.send_frame(
+            disks_image(shape, CENTRES, 6, dtype), series, seqs[series], pixel_size_nm=0.5
+        )
         seqs[series] += 1
     client.send_end("a")
     client.send_end("b")
@@ -77,7 +74,9 @@ def test_frames_of_several_dtypes_and_shapes_come_back_in_order_and_are_counted(
     assert metrics[("nanolive_frame_latency_seconds_count", ())] == n
     assert metrics[("nanolive_particles_per_frame_sum", ())] == 3 * n
     assert metrics[("nanolive_series_closed_total", (("reason", "end"),))] == 2
-    assert metrics[("nanolive_particle_diameter_mean_meters", ())] == pytest.approx(6.5e-9, rel=0.15)
+    assert metrics[("nanolive_particle_diameter_mean_meters", ())] == pytest.approx(
+        6.5e-9, rel=0.15
+    )
 
 
 def good(seq: int, series: str = "s") -> list[bytes]:
@@ -181,7 +180,9 @@ def test_drop_oldest_under_a_flood_accounts_for_every_frame_and_keeps_order(runn
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert seqs[-1] == n - 1  # drop-oldest keeps the newest frame
     metrics = scrape(server)
-    assert metrics[("nanolive_frames_dropped_total", (("reason", "queue_full"),))] == acc.dropped_total
+    assert (
+        metrics[("nanolive_frames_dropped_total", (("reason", "queue_full"),))] == acc.dropped_total
+    )
     assert metrics[("nanolive_frames_processed_total", ())] == acc.processed
 
 
@@ -203,7 +204,9 @@ def test_block_policy_under_a_flood_loses_nothing(running):
 
 
 def test_engine_errors_drop_only_the_failing_frame(running, caplog):
-    server, client = running(engine=FlakyEngine(0.0), batching={"max_batch": 4, "max_wait_ms": 200.0})
+    server, client = running(
+        engine=FlakyEngine(0.0), batching={"max_batch": 4, "max_wait_ms": 200.0}
+    )
     caplog.set_level(logging.WARNING, logger="nanolive.stream.pipeline")
     poison = np.full((32, 32), 99.0, np.float32)
     client.send(good(0))
@@ -218,7 +221,11 @@ def test_engine_errors_drop_only_the_failing_frame(running, caplog):
 
 
 def test_stop_drains_frames_in_flight_and_the_recording_has_them(running):
-    server, client = running(engine=SlowEngine(delay_s=0.02), ingest={"queue_size": 64})
+    server, client = running(
+        engine=SlowEngine(delay_s=0.02),
+        ingest={"queue_size": 64},
+        record={"save_raw": True, "save_labels": True},
+    )
     n = 20
     for seq in range(n):
         client.send(good(seq))
@@ -235,6 +242,10 @@ def test_stop_drains_frames_in_flight_and_the_recording_has_them(running):
     assert particles[0].startswith("source,frame,t_s,track_id,label,x,y,area_px")
     assert len(particles) == n + 1  # one disk per frame
     assert (folder / "accounting.json").exists()
+    raw = tifffile.imread(folder / "raw" / "s.tif")
+    assert raw.shape == (n, 32, 32) and raw.dtype == np.float32
+    labels = tifffile.imread(folder / "labels" / "s.tif")
+    assert labels.shape == (n, 32, 32) and (labels.max(axis=(1, 2)) == 1).all()
 
 
 def test_status_messages_report_rates_queue_and_engine(running):
@@ -246,3 +257,17 @@ def test_status_messages_report_rates_queue_and_engine(running):
     for key in ("fps_in", "fps_out", "queue_depth", "batch_size_mean", "dropped", "bad_messages"):
         assert key in status
     assert status["engine"] == "classical"
+
+
+def test_sparse_frames_with_a_mask_are_filled_and_processed(running):
+    server, client = running()
+    image = disks_image((40, 40), [(20, 20)], 6, "<f4")
+    mask = np.ones(image.shape, np.uint8)
+    mask[::3, :] = 0  # every third line not scanned; its pixels hold garbage
+    sparse = np.where(mask == 1, image, 1000.0).astype(np.float32)
+    client.send(encode_frame(header_for(sparse, "sp", 0, 1.0), sparse, mask))
+    assert client.wait_for(lambda: len(client.topic("particles")) == 1, 10.0)
+    # unfilled, the garbage lines hide the disk (0 particles); filled, the disk is found whole
+    columns = client.topic("particles")[0]["columns"]
+    assert columns["area_px"] and abs(columns["area_px"][0] - np.pi * 36) < 25
+    assert round(columns["x"][0]) == 20 and round(columns["y"][0]) == 20

@@ -102,34 +102,56 @@ def merging_pair(frames_before=5, frames_after=5, a_area=50.0, b_area=80.0):
     return seq
 
 
-@pytest.mark.parametrize("new_id", [True, False])
-def test_merge_is_found_with_parents_and_child(new_id):
-    tr = Tracker(TrackerConfig(drift="none", new_id_on_merge=new_id))
-    seq = merging_pair()
+@pytest.mark.parametrize("new_id, confirm", [(True, 3), (False, 3), (True, 0)])
+def test_merge_is_found_with_parents_and_child(new_id, confirm):
+    cfg = TrackerConfig(drift="none", new_id_on_merge=new_id, merge_confirm_frames=confirm)
+    tr = Tracker(cfg)
+    seq = merging_pair(frames_after=6)
     updates = [tr.update(det(xy, area)) for xy, area in seq]
     a, b = int(updates[4].track_ids[0]), int(updates[4].track_ids[1])
-    merges = [e for u in updates for e in u.events if e.kind == "merge"]
+    merges = [(k, e) for k, u in enumerate(updates) for e in u.events if e.kind == "merge"]
     assert len(merges) == 1
-    (m,) = merges
+    ((reported_at, m),) = merges
+    assert reported_at == 5 + confirm  # decided `confirm` frames later, dated to the merge frame
     assert m.frame == 5 and m.parents == tuple(sorted((a, b)))
-    child = int(updates[5].track_ids[0])
+    child = int(updates[5 + confirm].track_ids[0])
     assert m.children == (child,)
     assert (child not in (a, b)) if new_id else (child in (a, b))
-    assert all(int(u.track_ids[0]) == child for u in updates[5:])
+    assert all(int(u.track_ids[0]) == child for u in updates[5 + confirm :])
     assert all(u.confirmed[0] for u in updates[5:])
     assert not [e for u in updates for e in u.events if e.kind == "disappear"]
+    hist = tr.history().table()  # the offline record is relabelled back to the merge frame
+    merged_rows = (hist["frame"] >= 5) & (hist["x"] < 200) & (hist["y"] < 200)
+    assert set(hist["track_id"][merged_rows].tolist()) == {child}
 
 
 def test_split_is_found_as_reversed_merge():
     tr = Tracker(TrackerConfig(drift="none"))
-    seq = merging_pair()[::-1]
+    seq = merging_pair(frames_after=6)[::-1]  # frames 0-5 one particle, then two
     updates = [tr.update(det(xy, area)) for xy, area in seq]
-    splits = [e for u in updates for e in u.events if e.kind == "split"]
+    splits = [(k, e) for k, u in enumerate(updates) for e in u.events if e.kind == "split"]
     assert len(splits) == 1
-    (s,) = splits
-    assert s.frame == 5 and s.parents == (int(updates[4].track_ids[0]),)
-    assert s.children == tuple(sorted(int(i) for i in updates[5].track_ids[:2]))
-    assert not [e for u in updates for e in u.events if e.kind == "merge"]
+    ((reported_at, s),) = splits
+    assert reported_at == 9 and s.frame == 6
+    assert s.parents == (int(updates[5].track_ids[0]),)
+    assert s.children == tuple(sorted(int(i) for i in updates[9].track_ids[:2]))
+    assert s.parents[0] not in s.children
+    assert not [
+        e
+        for u in updates
+        for e in u.events
+        if e.kind in ("merge", "appear") and u is not updates[1]
+    ]
+
+
+def test_segmentation_flicker_is_neither_merge_nor_split():
+    """Two touching particles seen as one blob for one frame, then apart again."""
+    tr = Tracker(TrackerConfig(drift="none"))
+    seq = merging_pair(frames_after=1)  # 5 frames apart, 1 frame as one blob
+    seq += [merging_pair()[4]] * 5  # apart again, at their last positions
+    updates = [tr.update(det(xy, area)) for xy, area in seq]
+    assert not [e for u in updates for e in u.events if e.kind in ("merge", "split")]
+    assert updates[-1].track_ids[:2].tolist() == updates[4].track_ids[:2].tolist()
 
 
 def test_a_missed_detection_next_to_a_neighbour_is_not_a_merge():

@@ -1,0 +1,280 @@
+"""Labelled frames for training and evaluation: the simulator and the real sets in shared/data.
+
+Every loader returns :class:`Sample` objects (a float32 image and int32 instance labels, [row, col]).
+Real sets are read in place, never copied. Which real images are held out of training is fixed by
+``splits.json`` next to this module (a seeded split, see :func:`make_split`), so every run and every
+report uses the same held-out images.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+log = logging.getLogger(__name__)
+
+INSITU = "insitu-bftem-masks"
+EMPS = "emps-instances"
+STEM_BOXES = "stem-catalyst-boxes"
+REAL_SETS: tuple[str, ...] = (INSITU, EMPS, STEM_BOXES)
+
+#: Doses (e/px) of the simulated hold-out: low, moderate, high.
+SIM_EVAL_DOSES: tuple[float, ...] = (20.0, 100.0, 1000.0)
+MODERATE_DOSE_E_PER_PX = 100.0
+#: Simulator seeds at or above this value are reserved for evaluation frames.
+EVAL_SEED_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled frame: image float32 (H, W) (any scale), labels int32 (H, W) (0 = background).
+
+    boxes: for box-only sets, (N, 4) float array of particle boxes (cx, cy, w, h) in px (x = column);
+        then ``labels`` is all zero and only detection metrics apply.
+    """
+
+    name: str
+    source: str
+    image: np.ndarray
+    labels: np.ndarray
+    boxes: np.ndarray | None = None
+
+
+def default_data_root() -> Path:
+    """Return ../shared/data/authentic relative to the project checkout (or /work/shared/...)."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (
+        here.parent / "shared" / "data" / "authentic",
+        Path("/work/shared/data/authentic"),
+    ):
+        if cand.is_dir():
+            return cand
+    return here.parent / "shared" / "data" / "authentic"
+
+
+def splits_path() -> Path:
+    """Return the path of the committed held-out split (``engines/splits.json``)."""
+    return Path(__file__).resolve().parent / "splits.json"
+
+
+def make_split(ids: Sequence[str], test_fraction: float, seed: int) -> list[str]:
+    """Return the sorted held-out ids: a seeded random ``test_fraction`` of ``ids`` (at least one)."""
+    if not 0 < test_fraction <= 1:
+        raise ValueError(f"test_fraction must be in (0, 1], not {test_fraction}")
+    ordered = sorted(ids)
+    rng = np.random.default_rng(seed)
+    n_test = max(1, round(test_fraction * len(ordered)))
+    pick = rng.choice(len(ordered), size=n_test, replace=False)
+    return sorted(ordered[i] for i in pick)
+
+
+def held_out_ids(dataset: str) -> set[str]:
+    """Return the ids of ``dataset`` that are never used for training."""
+    splits = json.loads(splits_path().read_text())
+    if dataset not in splits:
+        raise ValueError(f"no split for data set {dataset!r}; known: {sorted(splits)}")
+    return set(splits[dataset]["test"])
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    """Return a float32 grey image from a grey, RGB or RGBA uint8 array (alpha dropped)."""
+    arr = np.asarray(rgb, dtype=np.float32)
+    if arr.ndim == 3:
+        arr = arr[..., :3].mean(axis=-1)
+    return arr
+
+
+def _read_image(path: Path) -> np.ndarray:
+    import imageio.v3 as iio
+
+    return iio.imread(path)
+
+
+def _check_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise FileNotFoundError(f"data set folder not found: {path}")
+    return path
+
+
+def insitu_ids(root: Path) -> list[str]:
+    """Return the image ids (``image_<k>``) of the in-situ BF-TEM set."""
+    folder = _check_dir(root / INSITU / "images")
+    return sorted(p.stem for p in folder.glob("image_*.png"))
+
+
+def load_insitu(root: Path, ids: Sequence[str]) -> list[Sample]:
+    """Return in-situ BF-TEM crops (dark particles) with instances = connected mask components."""
+    out = []
+    for name in ids:
+        img = to_grey(_read_image(root / INSITU / "images" / f"{name}.png"))
+        label_name = name.replace("image_", "label_")
+        mask = to_grey(_read_image(root / INSITU / "labels" / f"{label_name}.png")) > 127
+        labels, _ = ndi.label(mask)
+        out.append(Sample(name, INSITU, img, labels.astype(np.int32)))
+    return out
+
+
+def emps_ids(root: Path) -> list[str]:
+    """Return the image ids listed in the EMPS ``train.csv``."""
+    with open(_check_dir(root / EMPS) / "train.csv", newline="") as fh:
+        return [row[0].strip() for row in csv.reader(fh) if row and row[0].strip()]
+
+
+def load_emps(root: Path, ids: Sequence[str]) -> list[Sample]:
+    """Return EMPS TEM/SEM panels (grey) with their instance maps (relabelled 1..N, int32)."""
+    out = []
+    for name in ids:
+        img = to_grey(_read_image(root / EMPS / "images" / f"{name}.png"))
+        seg = np.asarray(_read_image(root / EMPS / "segmaps" / f"{name}.png"))
+        if seg.ndim == 3:
+            seg = seg[..., 0]
+        _, inverse = np.unique(seg, return_inverse=True)
+        labels = inverse.reshape(seg.shape).astype(np.int32)
+        if seg.min() != 0:  # no background pixel: unique() gave the first id label 0
+            labels += 1
+        out.append(Sample(name, EMPS, img, labels))
+    return out
+
+
+def stem_ids(root: Path) -> list[str]:
+    """Return the image names of the STEM catalyst box set."""
+    folder = _check_dir(root / STEM_BOXES / "images")
+    return sorted(p.stem for p in folder.glob("*.jpg"))
+
+
+def load_stem_boxes(root: Path, ids: Sequence[str], downscale: int = 4) -> list[Sample]:
+    """Return STEM catalyst images block-averaged by ``downscale`` with their boxes in px of that image.
+
+    The originals are 2048 px wide with particles ~20-150 px across; ``downscale`` = 4 brings them to
+    the particle sizes the model sees in training.
+    """
+    if downscale < 1:
+        raise ValueError(f"downscale must be >= 1, not {downscale}")
+    out = []
+    for name in ids:
+        img = to_grey(_read_image(root / STEM_BOXES / "images" / f"{name}.jpg"))
+        h, w = (img.shape[0] // downscale) * downscale, (img.shape[1] // downscale) * downscale
+        small = (
+            img[:h, :w].reshape(h // downscale, downscale, w // downscale, downscale).mean((1, 3))
+        )
+        rows = np.loadtxt(root / STEM_BOXES / "labels" / f"{name}.txt", ndmin=2)
+        boxes = rows[:, 1:5] * np.array([w, h, w, h]) / downscale
+        out.append(
+            Sample(
+                name, STEM_BOXES, small.astype(np.float32), np.zeros(small.shape, np.int32), boxes
+            )
+        )
+    return out
+
+
+def real_samples(root: Path, dataset: str, part: str) -> list[Sample]:
+    """Return the ``part`` ("train" or "test") of one real data set, following ``splits.json``."""
+    if part not in ("train", "test"):
+        raise ValueError(f"part must be train or test, not {part!r}")
+    listers = {INSITU: insitu_ids, EMPS: emps_ids, STEM_BOXES: stem_ids}
+    loaders = {INSITU: load_insitu, EMPS: load_emps, STEM_BOXES: load_stem_boxes}
+    if dataset not in listers:
+        raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(REAL_SETS)}")
+    test = held_out_ids(dataset)
+    ids = [i for i in listers[dataset](root) if (i in test) == (part == "test")]
+    return loaders[dataset](root, ids)
+
+
+# --- simulator ---------------------------------------------------------------------------------
+
+
+def random_sim_config(rng: np.random.Generator, shape: tuple[int, int] = (384, 384)):
+    """Return a SimConfig drawn over the range the model must cope with (both contrasts, 10-2000 e/px,
+    particle radii ~2.5-20 px, every arrangement, support texture, contaminants, scan jitter)."""
+    from nanolive.sim import SimConfig
+    from nanolive.sim.config import ARRANGEMENTS
+
+    base = SimConfig(shape=shape)
+    for _ in range(20):
+        pixel_size_nm = float(math.exp(rng.uniform(math.log(0.12), math.log(0.6))))
+        radius_px = float(math.exp(rng.uniform(math.log(2.5), math.log(20.0))))
+        coverage = float(rng.uniform(0.03, 0.35))
+        n = coverage * shape[0] * shape[1] / (math.pi * radius_px**2)
+        try:
+            return replace(
+                base,
+                mode=str(rng.choice(["haadf", "bf"])),
+                dose_e_per_px=float(math.exp(rng.uniform(math.log(10.0), math.log(2000.0)))),
+                pixel_size_nm=pixel_size_nm,
+                radius_median_nm=radius_px * pixel_size_nm,
+                radius_sigma=float(rng.uniform(0.05, 0.45)),
+                radius_min_nm=min(0.3, 0.5 * radius_px * pixel_size_nm),
+                n_particles=float(np.clip(n, 2, 500)),
+                arrangement=str(rng.choice(ARRANGEMENTS)),
+                particle_signal_per_nm=float(rng.uniform(0.02, 0.08)),
+                support_texture_rms=float(rng.uniform(0.03, 0.25)),
+                support_undulation_rms=float(rng.uniform(0.0, 0.15)),
+                contaminant_rate=float(rng.uniform(0.0, 0.5)),
+                probe_fwhm_nm=float(rng.uniform(0.5, 2.0)) * pixel_size_nm,
+                line_jitter_px=float(rng.uniform(0, 1.0)) if rng.random() < 0.3 else 0.0,
+            )
+        except ValueError:
+            continue
+    return base
+
+
+def simulated_training_set(
+    n_frames: int, seed: int, cache_dir: Path | None, shape: tuple[int, int] = (384, 384)
+) -> list[Sample]:
+    """Return ``n_frames`` simulated frames with random configs; cached as one .npz in ``cache_dir``."""
+    from nanolive.sim import simulate_image
+    from tqdm import tqdm
+
+    key = hashlib.sha256(f"v1-{n_frames}-{seed}-{shape}".encode()).hexdigest()[:12]
+    cache = cache_dir / f"sim_train_{key}.npz" if cache_dir else None
+    if cache is not None and cache.exists():
+        data = np.load(cache)
+        return [
+            Sample(f"sim{i}", "sim", data["images"][i], data["labels"][i]) for i in range(n_frames)
+        ]
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in tqdm(range(n_frames), desc="simulating", unit="frame"):
+        frame = None
+        while frame is None:
+            config = random_sim_config(rng, shape)
+            try:
+                frame = simulate_image(config, int(rng.integers(0, EVAL_SEED_OFFSET)))
+            except (ValueError, IndexError, RuntimeError) as exc:  # simulator failed on a config
+                log.warning("simulator failed on %r (%r); drawing another config", config, exc)
+        samples.append(Sample(f"sim{i}", "sim", frame.image, frame.labels.astype(np.int32)))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            cache,
+            images=np.stack([s.image for s in samples]),
+            labels=np.stack([s.labels for s in samples]),
+        )
+    return samples
+
+
+def simulated_eval_set(dose_e_per_px: float, n_frames: int, seed: int = 0) -> list[Sample]:
+    """Return the simulated hold-out at one dose: 512x512 frames of the default SimConfig, alternating
+    HAADF/BF and random/agglomerated arrangements, with seeds reserved for evaluation."""
+    from nanolive.sim import SimConfig, simulate_image
+
+    out = []
+    for i in range(n_frames):
+        config = SimConfig(
+            dose_e_per_px=float(dose_e_per_px),
+            mode=("haadf", "bf")[i % 2],
+            arrangement=("random", "agglomerated")[(i // 2) % 2],
+        )
+        frame = simulate_image(config, EVAL_SEED_OFFSET + seed * 1000 + i)
+        name = f"sim-{config.mode}-{config.arrangement}-dose{dose_e_per_px:g}-{i}"
+        out.append(Sample(name, "sim", frame.image, frame.labels.astype(np.int32)))
+    return out

@@ -1,0 +1,74 @@
+"""The part every neural backend shares: frames -> network input -> logits -> instance labels.
+
+A backend supplies only a *runner*: a callable mapping normalised, padded input (B, 1, H', W') float32
+to logits (B, 2, H', W') float32 (channel 0 foreground, 1 core); see engines/model.py. This module pads
+frames to the network stride, crops the logits back and turns them into labels (engines/postprocess.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .base import EngineConfig, as_batch
+from .postprocess import instances_from_logits, normalise_batch, pad_to_multiple
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+#: File stem of the shipped model in engines/weights/ (<stem>.onnx, <stem>.pt, <stem>.json).
+SHIPPED_STEM = "unet_s"
+
+
+def weights_dir() -> Path:
+    """Return the folder of the shipped model files."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def resolve_weights(config: EngineConfig, suffix: str) -> Path:
+    """Return the model file to load: ``config.weights`` or the shipped ``<stem><suffix>``.
+
+    Raises FileNotFoundError with the path tried when it does not exist.
+    """
+    path = Path(config.weights) if config.weights else weights_dir() / f"{SHIPPED_STEM}{suffix}"
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    return path
+
+
+def read_spec_multiple(json_path: Path) -> int:
+    """Return the stride multiple (px) recorded in a model's JSON side file."""
+    from .model import ModelSpec
+
+    info = json.loads(json_path.read_text())
+    return ModelSpec(**info["spec"]).multiple
+
+
+class NeuralSegmenter:
+    """Engine logic around a runner: normalise, pad, infer, crop, post-process (per frame)."""
+
+    def __init__(self, runner: Runner, multiple: int, config: EngineConfig) -> None:
+        if multiple < 1:
+            raise ValueError(f"multiple must be >= 1, not {multiple}")
+        self.runner = runner
+        self.multiple = multiple
+        self.config = config
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Return float32 logits (B, 2, H, W) of frames (B, H, W) (any intensity scale)."""
+        frames = as_batch(batch)
+        x, (h, w) = pad_to_multiple(normalise_batch(frames), self.multiple)
+        out = np.asarray(self.runner(np.ascontiguousarray(x, dtype=np.float32)))
+        if out.shape[:2] != (x.shape[0], 2) or out.shape[2:] != x.shape[2:]:
+            raise RuntimeError(f"runner returned shape {out.shape} for input {x.shape}")
+        return out[:, :, :h, :w]
+
+    def segment(self, batch: np.ndarray) -> np.ndarray:
+        """Return int32 instance labels (B, H, W) of frames (B, H, W)."""
+        logits = self.logits(batch)
+        out = np.empty((logits.shape[0], *logits.shape[2:]), dtype=np.int32)
+        for i, lg in enumerate(logits):
+            out[i] = instances_from_logits(lg, self.config.min_area_px)
+        return out
