@@ -20,18 +20,32 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .pointpattern import WeightedPairs
+
 SIZE_HISTOGRAM_MAX = 10  # agglomerate sizes 2 .. 9 in their own bins, 10 or more in the last
 
 
 def gap_links(
-    x: np.ndarray, y: np.ndarray, radius: np.ndarray, gap_px: float, tree: cKDTree | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    radius: np.ndarray,
+    gap_px: float,
+    tree: cKDTree | None = None,
+    near: WeightedPairs | None = None,
 ) -> np.ndarray:
-    """Pairs (i, j), i < j, whose equivalent circles are at most ``gap_px`` apart, as (m, 2) intp;
-    ``tree`` is a KD-tree of the points (x, y) when one exists already."""
+    """Pairs (i, j), i < j, whose equivalent circles are at most ``gap_px`` apart, as (m, 2) intp.
+
+    ``tree`` (KD-tree of the points) and ``near`` (all ordered pairs within some radius) are reused
+    when given; ``near`` only when its radius covers every possible link."""
     if x.size < 2:
         return np.zeros((0, 2), dtype=np.intp)
-    tree = tree if tree is not None else cKDTree(np.column_stack([x, y]))
-    pairs = tree.query_pairs(2.0 * float(radius.max()) + gap_px, output_type="ndarray")
+    reach = 2.0 * float(radius.max()) + gap_px
+    if near is not None and reach <= near.max_radius:
+        forward = near.source < near.target
+        pairs = np.column_stack([near.source[forward], near.target[forward]])
+    else:
+        tree = tree if tree is not None else cKDTree(np.column_stack([x, y]))
+        pairs = tree.query_pairs(reach, output_type="ndarray")
     dx, dy = x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]]
     d = np.sqrt(dx * dx + dy * dy)
     close = d - radius[pairs[:, 0]] - radius[pairs[:, 1]] <= gap_px
@@ -77,10 +91,14 @@ def _topology(n: int, links: np.ndarray, ring_min: int) -> dict[str, float | int
 
 
 def agglomerate_metrics(
-    table: dict[str, np.ndarray], gap_px: float, ring_min: int, tree: cKDTree | None = None
+    table: dict[str, np.ndarray],
+    gap_px: float,
+    ring_min: int,
+    tree: cKDTree | None = None,
+    near: WeightedPairs | None = None,
 ) -> dict:
-    """Agglomerate, chain and ring metrics of a particle table (see module docstring); ``tree`` is a
-    KD-tree of the centroids when one exists already."""
+    """Agglomerate, chain and ring metrics of a particle table (see module docstring); ``tree`` and
+    ``near`` are reused by :func:`gap_links` when given."""
     x = np.asarray(table["x"], dtype=np.float64)
     y = np.asarray(table["y"], dtype=np.float64)
     n = x.size
@@ -100,7 +118,7 @@ def agglomerate_metrics(
             "ring_size_mean": nan,
         }
     radius = 0.5 * np.asarray(table["diameter_equivalent_px"], dtype=np.float64)
-    gaps = gap_links(x, y, radius, gap_px, tree)
+    gaps = gap_links(x, y, radius, gap_px, tree, near)
     links = gaps
     if "contact_group" in table:
         links = np.concatenate([gaps, contact_links(np.asarray(table["contact_group"]))])

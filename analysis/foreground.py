@@ -1,7 +1,8 @@
 """Foreground pixels of a label image, flattened once and shared by every per-particle measurement.
 
 Every measurement in :mod:`nanolive.analysis` works on the list of labelled pixels rather than on the
-whole image, so its cost grows with the number of particle pixels, not with the frame size. Pixels are
+whole image: after one pass over the frame (copy into a zero-framed buffer, find the non-zero pixels) the
+cost grows with the number of particle pixels, not with the frame size. Pixels are
 kept in row-major order (sorted by row, then column), with their label mapped to a compact index
 ``0 .. n_particles - 1`` in increasing label order.
 """

@@ -19,6 +19,7 @@ from .pointpattern import (
     CSR_BAND_95,
     PAIR_CORRELATION_BIN,
     PAIR_CORRELATION_MAX,
+    WeightedPairs,
     Window,
     besag_l,
     clark_evans,
@@ -117,8 +118,11 @@ def frame_metrics(
     out.update(_sizes(table, edge, unit, scale))
     out.update(_shapes(table, edge))
     tree = cKDTree(np.column_stack([x, y])) if n else None
-    out.update(_dispersion(x, y, window, unit, scale, tree))
-    out.update(agglomerate_metrics(table, cfg.agglomerate_gap_px, cfg.ring_min_particles, tree))
+    dispersion, near = _dispersion(x, y, window, unit, scale, tree)
+    out.update(dispersion)
+    out.update(
+        agglomerate_metrics(table, cfg.agglomerate_gap_px, cfg.ring_min_particles, tree, near)
+    )
     out.update(tessellation_metrics(x, y, window) if cfg.tessellation else dict(NAN_RESULT))
     return {k: (v if isinstance(v, list) else _plain(v)) for k, v in out.items()}
 
@@ -169,12 +173,23 @@ def _shapes(table: Table, edge: np.ndarray) -> dict[str, float]:
 
 def _dispersion(
     x: np.ndarray, y: np.ndarray, window: Window, unit: str, scale: float, tree: cKDTree | None
-) -> dict[str, float | list]:
+) -> tuple[dict[str, float | list], WeightedPairs | None]:
     """Nearest-neighbour, Clark-Evans, Besag L and pair-correlation summaries of the centroids
-    (``tree``: KD-tree of the centroids, None without particles)."""
+    (``tree``: KD-tree of the centroids, None without particles), and the pairs found (or None)."""
     n = x.size
     spacing = math.sqrt(window.area / n) if n else math.nan
-    d = nearest_neighbour_distances(tree, n) if tree is not None else np.zeros(0)
+    radii = np.array([k for _, k in RIPLEY_RADII_IN_SPACINGS]) * spacing
+    g_edges = np.arange(0.0, PAIR_CORRELATION_MAX + 1e-9, PAIR_CORRELATION_BIN) * spacing
+    if n >= 2:
+        pairs: WeightedPairs | None = weighted_pairs(tree, x, y, window, float(g_edges[-1]))
+        l_minus_r = besag_l(pairs, n, window, radii) - radii
+        g = pair_correlation(pairs, n, window, g_edges)
+        d = nearest_neighbour_distances(tree, n, pairs)
+    else:
+        pairs = None
+        l_minus_r = np.full(radii.size, np.nan)
+        g = np.full(g_edges.size - 1, np.nan)
+        d = np.full(n, np.nan)
     nn = hanisch_summary(d, x, y, window)
     ce = clark_evans(d, window)
     out: dict[str, float | list] = {
@@ -188,19 +203,10 @@ def _dispersion(
         "clark_evans_p": ce["p"],
         f"besag_l_band_{unit}": CSR_BAND_95 * math.sqrt(window.area) / n * scale if n else math.nan,
     }
-    radii = np.array([k for _, k in RIPLEY_RADII_IN_SPACINGS]) * spacing
-    g_edges = np.arange(0.0, PAIR_CORRELATION_MAX + 1e-9, PAIR_CORRELATION_BIN) * spacing
-    if n >= 2:
-        pairs = weighted_pairs(tree, x, y, window, float(g_edges[-1]))
-        l_minus_r = besag_l(pairs, n, window, radii) - radii
-        g = pair_correlation(pairs, n, window, g_edges)
-    else:
-        l_minus_r = np.full(radii.size, np.nan)
-        g = np.full(g_edges.size - 1, np.nan)
     for (name, _), value in zip(RIPLEY_RADII_IN_SPACINGS, l_minus_r, strict=True):
         out[f"besag_l_minus_r_{name}_{unit}"] = float(value) * scale
     out.update(_pair_correlation_summary(g, g_edges, unit, scale))
-    return out
+    return out, pairs
 
 
 def _pair_correlation_summary(

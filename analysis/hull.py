@@ -1,8 +1,9 @@
 """Convex hulls of all particles at once: Feret diameters and convex area.
 
-Two hulls are built from the leftmost / rightmost pixel of every (particle, row) (:class:`RowExtents`):
+One hull per particle is built, from the leftmost / rightmost pixel of every (particle, row)
+(:class:`RowExtents`), and two outlines are derived from it:
 
-* the hull of the pixel centres, H. The particle's convex outline is modelled as H dilated by a disc of
+* the hull of the pixel centres, H, itself. The particle's convex outline is modelled as H dilated by a disc of
   diameter 1 px (each pixel a round dot of unit width), so Feret diameters are the caliper widths of H
   plus 1 px. This keeps the estimate rotation invariant: a one-pixel particle has both Feret
   diameters 1 px.
@@ -100,13 +101,21 @@ def _polygons(chains: Chains) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     (left chain downwards, then right chain upwards)."""
     pl, yl, xl = chains.left
     pr, yr, xr = chains.right
-    p = np.concatenate([pl, pr]).astype(np.int64)
-    vy = np.concatenate([yl, yr]).astype(np.int64)
-    vx = np.concatenate([xl, xr]).astype(np.int64)
-    span = int(vy.max()) + 2
-    order_in = np.concatenate([vy[: pl.size], 2 * span - vy[pl.size :]])
-    order = np.argsort(p * (4 * span) + order_in)  # keys are unique
-    p, vx, vy = p[order], vx[order], vy[order]
+    n = int(pl.max()) + 1  # every particle has a vertex in both chains
+    n_left = np.bincount(pl, minlength=n)
+    n_right = np.bincount(pr, minlength=n)
+    start = np.cumsum(n_left + n_right) - (n_left + n_right)
+    rank_left = np.arange(pl.size) - np.repeat(np.cumsum(n_left) - n_left, n_left)
+    rank_right = np.arange(pr.size) - np.repeat(np.cumsum(n_right) - n_right, n_right)
+    slot = np.concatenate(
+        [start[pl] + rank_left, start[pr] + n_left[pr] + n_right[pr] - 1 - rank_right]
+    )
+    p = np.empty(slot.size, dtype=np.int64)
+    vx = np.empty(slot.size, dtype=np.int64)
+    vy = np.empty(slot.size, dtype=np.int64)
+    p[slot] = np.concatenate([pl, pr])
+    vx[slot] = np.concatenate([xl, xr])
+    vy[slot] = np.concatenate([yl, yr])
     # the chains share a vertex where the top or bottom row is one pixel wide: keep it once
     heads, tails = _heads_tails(p)
     drop = np.zeros(p.size, dtype=bool)
@@ -142,17 +151,19 @@ def _calipers(
     pos = np.searchsorted(base + phi, base + opposite, side="left")
     tail = head + count - 1
     pos = np.where(pos > tail, head, pos)
-    width = np.zeros(p.size)
+    # the vertex found is the farthest from edge k (or tied with it): the width in that direction
     length = np.sqrt(ex * ex + ey * ey)
+    width = np.abs(ex * (vy[pos] - vy) - ey * (vx[pos] - vx))
+    # antipodal pairs: either end of edge k with the antipodal vertex or its neighbours (ties)
     diameter2 = length * length
+    x_next, y_next = vx[nxt], vy[nxt]
     for shift in (-1, 0, 1):
         c = pos + shift
         c = np.where(c > tail, c - count, np.where(c < head, c + count, c))
         cx, cy = vx[c], vy[c]
-        width = np.maximum(width, np.abs(ex * (cy - vy) - ey * (cx - vx)))
         dx, dy = cx - vx, cy - vy
         diameter2 = np.maximum(diameter2, dx * dx + dy * dy)
-        dx, dy = cx - vx[nxt], cy - vy[nxt]
+        dx, dy = cx - x_next, cy - y_next
         diameter2 = np.maximum(diameter2, dx * dx + dy * dy)
     diameter = np.sqrt(diameter2)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -71,12 +71,23 @@ class Window:
         return np.clip(1.0 - outside / (2.0 * np.pi), 1e-6, 1.0)
 
 
-def nearest_neighbour_distances(tree: cKDTree, n: int) -> np.ndarray:
-    """Distance from each point to its nearest other point, px (NaN for n < 2)."""
+def nearest_neighbour_distances(
+    tree: cKDTree, n: int, pairs: WeightedPairs | None = None
+) -> np.ndarray:
+    """Distance from each point to its nearest other point, px (NaN for n < 2).
+
+    With ``pairs`` (all ordered pairs closer than some radius) the distance is read from them and the
+    tree is searched only for points without a neighbour in that radius."""
     if n < 2:
         return np.full(n, np.nan)
-    dist, _ = tree.query(tree.data, k=2)
-    return dist[:, 1]
+    if pairs is None:
+        return tree.query(tree.data, k=2)[0][:, 1]
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, pairs.source, pairs.distance)
+    lonely = np.flatnonzero(~np.isfinite(nearest))
+    if lonely.size:
+        nearest[lonely] = tree.query(tree.data[lonely], k=2)[0][:, 1]
+    return nearest
 
 
 def hanisch_summary(
@@ -116,8 +127,17 @@ def clark_evans(d: np.ndarray, window: Window) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class WeightedPairs:
-    """Ordered pairs (i, j), i != j, closer than some radius, with their isotropic edge weights."""
+    """Ordered pairs (i, j), i != j, closer than some radius, with their isotropic edge weights.
 
+    Attributes:
+        source, target: i and j of each pair.
+        distance: d_ij, px.
+        weight: Ripley's isotropic edge-correction weight w_ij.
+        max_radius: the radius, px (capped at half the shorter window side).
+    """
+
+    source: np.ndarray
+    target: np.ndarray
     distance: np.ndarray
     weight: np.ndarray
     max_radius: float
@@ -130,7 +150,8 @@ def weighted_pairs(
     Ripley's isotropic edge-correction weights."""
     radius = min(radius, 0.5 * min(window.rows, window.cols))
     if x.size < 2 or radius <= 0:
-        return WeightedPairs(np.zeros(0), np.zeros(0), radius)
+        none = np.zeros(0, dtype=np.intp)
+        return WeightedPairs(none, none, np.zeros(0), np.zeros(0), radius)
     pairs = tree.query_pairs(radius, output_type="ndarray")
     i = np.concatenate([pairs[:, 0], pairs[:, 1]])
     j = np.concatenate([pairs[:, 1], pairs[:, 0]])
@@ -139,7 +160,7 @@ def weighted_pairs(
     weight = np.ones(d.size)
     cut = d > window.border_distance(x, y)[i]  # only circles reaching past the border need a weight
     weight[cut] = 1.0 / window.circle_fraction_inside(x[i[cut]], y[i[cut]], d[cut])
-    return WeightedPairs(d, weight, radius)
+    return WeightedPairs(i, j, d, weight, radius)
 
 
 def besag_l(pairs: WeightedPairs, n: int, window: Window, radii: np.ndarray) -> np.ndarray:

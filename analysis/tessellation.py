@@ -3,7 +3,8 @@
 Voronoi cell area of point a: the sum over its Delaunay triangles (a, b, c) with circumcentre o of the
 signed area of the quadrilateral (a, midpoint ab, o, midpoint ac); signs make it exact for obtuse
 triangles. Only bounded cells that lie inside the window are used: points on the convex hull (unbounded
-cells) and points with a Voronoi vertex (circumcentre) outside the frame are excluded.
+cells), points Qhull leaves out (exact duplicates) and points with a Voronoi vertex (circumcentre)
+outside the frame are excluded.
 
 Bond-orientational order: psi_k(i) = mean over Delaunay neighbours j of exp(i k theta_ij); its modulus is
 1 for a perfect k-fold lattice (k = 6 hexagonal, k = 4 square) and about 1 / sqrt(degree) for random
@@ -72,6 +73,7 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
         return dict(NAN_RESULT)
     on_hull = np.zeros(n, dtype=bool)
     on_hull[tri.convex_hull.ravel()] = True
+    on_hull |= np.bincount(tri.simplices.ravel(), minlength=n) == 0  # duplicates left out by Qhull
     o = _circumcentres(points[tri.simplices])
     outside = (
         (o[:, 0] < -0.5)

@@ -5,7 +5,10 @@ document. Each case is a synthetic frame of non-overlapping discs (diameters 40-
 jittered square grid, so some touch after rounding) with a noisy intensity image; the pixel size is
 0.5 nm. Times are per frame on one core (one Python thread; numpy and scipy run these calls
 single-threaded), reported as the median and 90th percentile of ``repeats`` runs after one warm-up run,
-both as wall time and as the thread's CPU time (robust to other processes on a shared machine).
+both as wall time and as the thread's CPU time (less sensitive to other processes on a shared machine).
+``frame_metrics_lean`` skips the Delaunay-based metrics (``MetricsConfig(tessellation=False)``).
+``reference_sort_1m_ms`` times ``np.sort`` of 1e6 random float64 in the same run: divide by it to compare
+runs made on different or differently loaded machines.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from nanolive.analysis import frame_metrics, particle_table
+from nanolive.analysis import MetricsConfig, frame_metrics, particle_table
 
 PIXEL_SIZE_NM = 0.5
 CASES: tuple[tuple[int, int], ...] = ((100, 512), (1000, 512), (5000, 1024), (1000, 2048))
@@ -74,6 +77,7 @@ def run_case(n: int, size: int, repeats: int, rng: np.random.Generator) -> dict:
     """Time particle_table, frame_metrics and both together on one synthetic frame."""
     labels, image = disc_scene(n, size, rng)
     table = particle_table(labels, image, PIXEL_SIZE_NM)
+    lean = MetricsConfig(tessellation=False)
 
     def both() -> object:
         return frame_metrics(
@@ -90,8 +94,17 @@ def run_case(n: int, size: int, repeats: int, rng: np.random.Generator) -> dict:
         "frame_metrics": time_call(
             lambda: frame_metrics(table, labels.shape, PIXEL_SIZE_NM), repeats
         ).__dict__,
+        "frame_metrics_lean": time_call(
+            lambda: frame_metrics(table, labels.shape, PIXEL_SIZE_NM, config=lean), repeats
+        ).__dict__,
         "total": time_call(both, repeats).__dict__,
     }
+
+
+def reference_ms(rng: np.random.Generator) -> float:
+    """Median thread-CPU time of np.sort on 1e6 random float64, ms (a machine-speed yardstick)."""
+    values = rng.random(1_000_000)
+    return time_call(lambda: np.sort(values), 10).cpu_median_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             "numpy": np.__version__,
         },
         "repeats": args.repeats,
+        "reference_sort_1m_ms": reference_ms(rng),
         "cases": [run_case(n, size, args.repeats, rng) for n, size in CASES],
     }
     print(json.dumps(report, indent=1))

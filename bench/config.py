@@ -52,6 +52,9 @@ class BenchConfig:
         particle_counts: particle counts of the tracker + metrics scaling curve.
         scaling_frames: frames per particle count.
     seed: simulator seed (frames are deterministic for a seed).
+    time_budget_s: wall time the whole run may take (s); live levels that would start after
+        ``time_budget_s - level_reserve_s`` are skipped and reported as skipped.
+    level_reserve_s: time kept free for one live level, its drain and the outputs (s).
     """
 
     live: bool = True
@@ -75,6 +78,8 @@ class BenchConfig:
     particle_counts: tuple[int, ...] = (100, 300, 1000, 3000, 10000)
     scaling_frames: int = 15
     seed: int = 0
+    time_budget_s: float = 570.0
+    level_reserve_s: float = 30.0
 
     def __post_init__(self) -> None:
         sides = (self.live_side_px, self.compare_side_px, *self.sizes_px, *self.engine_sizes_px)
@@ -91,6 +96,11 @@ class BenchConfig:
         if not 1 <= self.particlespy_frames <= self.compare_frames:
             raise ValueError(
                 f"particlespy_frames must be in 1..compare_frames, not {self.particlespy_frames}"
+            )
+        if not self.time_budget_s > self.level_reserve_s >= 0:
+            raise ValueError(
+                f"time_budget_s ({self.time_budget_s}) must exceed level_reserve_s "
+                f"({self.level_reserve_s}) >= 0"
             )
         if not self.particle_counts or min(self.particle_counts) < 2:
             raise ValueError(f"particle_counts must be >= 2, got {self.particle_counts}")
@@ -117,4 +127,6 @@ class BenchConfig:
             engine_budget_s=0.5,
             particle_counts=(100, 1000),
             scaling_frames=5,
+            time_budget_s=180.0,
+            level_reserve_s=10.0,
         )

@@ -271,7 +271,7 @@ class Level:
     seconds: float
     window: int = 4
     stale_s: float = 1.0
-    drain_timeout_s: float = 30.0
+    drain_timeout_s: float = 60.0
     pixel_size_nm: float = 0.25
 
 

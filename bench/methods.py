@@ -18,9 +18,11 @@ track ids, and reports the seconds it spent per stage. Only the analysis is time
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +34,18 @@ from .frames import TruthFrame
 log = logging.getLogger(__name__)
 
 LINK_MEMORY_FRAMES = 3
+
+
+@contextlib.contextmanager
+def trackpy_quiet() -> Iterator[None]:
+    """Silence trackpy's progress messages and the pandas deprecation warnings it triggers."""
+    import trackpy
+
+    trackpy.quiet()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,8 @@ def calibrate_minmass(
     """Return (minmass, F1) of the mass threshold giving trackpy the best F1 on ``frame``."""
     import trackpy
 
-    found = trackpy.locate(frame.image, diameter)
+    with trackpy_quiet():
+        found = trackpy.locate(frame.image, diameter)
     masses = np.asarray(found["mass"], float)
     if not masses.size:
         return 0.0, 0.0
@@ -122,7 +137,8 @@ def link_with_trackpy(
         return [np.zeros(0, np.int64) for _ in xy], 0.0
     df = pd.concat(rows, ignore_index=True)
     start = time.perf_counter()
-    linked = trackpy.link(df, search_range_px, memory=LINK_MEMORY_FRAMES)
+    with trackpy_quiet():
+        linked = trackpy.link(df, search_range_px, memory=LINK_MEMORY_FRAMES)
     seconds = time.perf_counter() - start
     # align the ids with the centroids given, whatever order link returns its rows in
     flat = linked["particle"].reindex(df.index).to_numpy(dtype=np.int64)
@@ -140,15 +156,15 @@ def run_trackpy(
     """Run ``trackpy.locate`` on every frame (calibrated ``minmass``) and ``trackpy.link``."""
     import trackpy
 
-    trackpy.quiet()
     diameter = trackpy_diameter(frames)
     minmass, cal_f1 = calibrate_minmass(calibration, diameter, max_distance_px)
     xy = []
-    start = time.perf_counter()
-    for fr in frames:
-        found = trackpy.locate(fr.image, diameter, minmass=minmass)
-        xy.append(found[["x", "y"]].to_numpy(float).reshape(-1, 2))
-    locate_s = time.perf_counter() - start
+    with trackpy_quiet():
+        start = time.perf_counter()
+        for fr in frames:
+            found = trackpy.locate(fr.image, diameter, minmass=minmass)
+            xy.append(found[["x", "y"]].to_numpy(float).reshape(-1, 2))
+        locate_s = time.perf_counter() - start
     ids, link_s = link_with_trackpy(xy, search_range_px)
     params = {"diameter_px": diameter, "minmass": minmass, "calibration_f1": cal_f1}
     return MethodRun("trackpy", xy, ids, {"locate": locate_s, "link": link_s}, params)

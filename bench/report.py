@@ -209,15 +209,26 @@ def live_section(results: dict) -> str:
     )
     parts.append(
         table(
-            ("engine", "batching", "side px", "engine only fps", "end-to-end fps", "efficiency"),
+            (
+                "engine",
+                "batching",
+                "side px",
+                "engine only fps",
+                "core fps (batch 1)",
+                "end-to-end fps",
+                "efficiency",
+                "end-to-end / core",
+            ),
             [
                 (
                     r["engine"],
                     r["batching"],
                     r["side_px"],
                     fmt(r["engine_only_fps"], 2),
+                    fmt(r.get("core_fps"), 2),
                     fmt(r["end_to_end_fps"], 2),
                     fmt(r["efficiency"], 2),
+                    fmt(r.get("end_to_end_over_core"), 2),
                 )
                 for r in eff
             ],

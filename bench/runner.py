@@ -78,22 +78,63 @@ def estimated_fps(curve: dict, engine: str, side: int) -> float | None:
     return None
 
 
+class Deadline:
+    """The run's wall-clock limit: ``ok()`` says whether one more live level still fits."""
+
+    def __init__(self, config: BenchConfig, started: float) -> None:
+        self.end = started + config.time_budget_s - config.level_reserve_s
+
+    def ok(self) -> bool:
+        """True while a level started now is expected to finish within the budget."""
+        return time.monotonic() < self.end
+
+
 def run_session(
-    options: ServeOptions, levels: list[Level], progress: Progress
+    options: ServeOptions,
+    levels: list[Level],
+    progress: Progress,
+    deadline: Deadline,
+    skipped: dict,
+    keep_fps: float | None = None,
 ) -> tuple[list[dict], dict | None]:
-    """Start one pipeline, run ``levels`` in order, stop it; return (level results, accounting)."""
-    results = []
+    """Start one pipeline, run ``levels`` in order, stop it; return (level results, accounting).
+
+    Levels that no longer fit in the time budget are not run, nor offered rates above one that
+    already saturated the pipeline (except ``keep_fps``, the target rate); both are listed in
+    ``skipped``.
+    """
+    results: list[dict] = []
+    batching = BatchSetting(options.max_batch, options.max_wait_ms).name
+    if not deadline.ok():
+        skipped[f"{options.engine} {batching}"] = "time budget"
+        return results, None
     with LiveSession(options) as session:
+        saturated_at: float | None = None
         for level in levels:
-            progress(
-                f"live {options.engine} {BatchSetting(options.max_batch, options.max_wait_ms).name} {level.name}"
-            )
-            results.append(session.run(level))
+            key = f"{options.engine} {batching} {level.name}"
+            if not deadline.ok():
+                skipped[key] = "time budget"
+                continue
+            if (
+                level.fps is not None
+                and saturated_at is not None
+                and level.fps > saturated_at
+                and level.fps != keep_fps
+            ):
+                skipped[key] = f"the pipeline already saturated at {saturated_at:g} fps"
+                continue
+            progress(f"live {options.engine} {batching} {level.name}")
+            result = session.run(level)
+            results.append(result)
+            if level.fps is not None and result["saturated"]:
+                saturated_at = min(level.fps, saturated_at or level.fps)
         accounting = session.close()
     return results, accounting
 
 
-def live_part(config: BenchConfig, pools: FramePools, curve: dict, progress: Progress) -> dict:
+def live_part(
+    config: BenchConfig, pools: FramePools, curve: dict, progress: Progress, deadline: Deadline
+) -> dict:
     """Run the live-load sessions: engines x (max rate, offered fps), frame sizes, batching, no-op."""
     out: dict = {"sessions": [], "engine_only": [], "skipped": {}}
     side = config.live_side_px
@@ -118,7 +159,9 @@ def live_part(config: BenchConfig, pools: FramePools, curve: dict, progress: Pro
             levels += size_levels(config, pools, curve, engine, out["skipped"])
         options = ServeOptions(engine, default.max_batch, default.max_wait_ms)
         try:
-            results, accounting = run_session(options, levels, progress)
+            results, accounting = run_session(
+                options, levels, progress, deadline, out["skipped"], config.target_fps
+            )
         except RuntimeError as exc:
             out["skipped"][f"live_{engine}"] = str(exc)
             continue
@@ -150,7 +193,9 @@ def live_part(config: BenchConfig, pools: FramePools, curve: dict, progress: Pro
             Level(f"fps{config.target_fps:g}", images, config.target_fps, secs),
         ]
         options = ServeOptions(first_engine, setting.max_batch, setting.max_wait_ms)
-        results, accounting = run_session(options, levels, progress)
+        results, accounting = run_session(
+            options, levels, progress, deadline, out["skipped"], config.target_fps
+        )
         out["sessions"].append(
             {
                 "engine": first_engine,
@@ -165,7 +210,9 @@ def live_part(config: BenchConfig, pools: FramePools, curve: dict, progress: Pro
             Level(f"fps{config.target_fps:g}", images, config.target_fps, secs),
         ]
         options = ServeOptions("noop", default.max_batch, default.max_wait_ms)
-        results, accounting = run_session(options, levels, progress)
+        results, accounting = run_session(
+            options, levels, progress, deadline, out["skipped"], config.target_fps
+        )
         out["sessions"].append(
             {
                 "engine": "noop",
@@ -174,7 +221,7 @@ def live_part(config: BenchConfig, pools: FramePools, curve: dict, progress: Pro
                 "accounting": accounting,
             }
         )
-    out["efficiency"] = pipeline_efficiency(out)
+    out["efficiency"] = pipeline_efficiency(out, curve)
     return out
 
 
@@ -208,8 +255,9 @@ def size_levels(
     return levels
 
 
-def pipeline_efficiency(live: dict) -> list[dict]:
-    """Return end-to-end max-rate throughput over engine-only throughput per engine and batching."""
+def pipeline_efficiency(live: dict, curve: dict) -> list[dict]:
+    """Return end-to-end max-rate throughput over engine-only throughput per engine and batching,
+    and over the in-process core rate (batch 1) of the scaling curve where it was measured."""
     rows = []
     for session in live["sessions"]:
         if session["engine"] == "noop":
@@ -228,14 +276,17 @@ def pipeline_efficiency(live: dict) -> list[dict]:
                 None,
             )
             e2e = level["throughput_fps"]
+            core = estimated_fps(curve, session["engine"], level["side_px"])
             rows.append(
                 {
                     "engine": session["engine"],
                     "batching": session["batching"],
                     "side_px": level["side_px"],
                     "engine_only_fps": eo,
+                    "core_fps": core,
                     "end_to_end_fps": e2e,
                     "efficiency": e2e / eo if eo and e2e else None,
+                    "end_to_end_over_core": e2e / core if core and e2e else None,
                 }
             )
     return rows
@@ -245,6 +296,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict:
     """Run every part of the benchmark and return the results (JSON-ready)."""
     say = progress or (lambda msg: log.info("%s", msg))
     started = time.time()
+    started_monotonic = time.monotonic()
     results: dict = {"config": config_summary(config), "machine": machine_info()}
     timings: dict[str, float] = {}
 
@@ -267,7 +319,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict:
     if config.live:
         t = time.perf_counter()
         pools = FramePools(config.seed)
-        results["live"] = live_part(config, pools, results["engine_scaling"], say)
+        deadline = Deadline(config, started_monotonic)
+        results["live"] = live_part(config, pools, results["engine_scaling"], say, deadline)
         timings["live"] = time.perf_counter() - t
     results["targets"] = evaluate_targets(results, config)
     results["machine"]["load_average_end"] = machine_info()["load_average_1_5_15"]

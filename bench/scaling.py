@@ -20,12 +20,15 @@ from .frames import simulated_frames
 SCALING_DENSITY_PER_PX2 = 1000 / 512**2
 
 
-def timed_rate(call: Callable[[int], int], budget_s: float, max_calls: int = 10_000) -> dict:
+def timed_rate(
+    call: Callable[[int], int], budget_s: float, warmup: bool = True, max_calls: int = 10_000
+) -> dict:
     """Call ``call(i)`` (returns frames done) until ``budget_s`` passes; return frames/s and ms/frame.
 
-    The first call is a warm-up and is not timed; at least one call is timed.
+    With ``warmup`` the first call is not timed; at least one call is timed.
     """
-    call(0)
+    if warmup:
+        call(0)
     frames = 0
     calls = 0
     start = time.perf_counter()
@@ -44,7 +47,7 @@ def timed_rate(call: Callable[[int], int], budget_s: float, max_calls: int = 10_
 
 
 def engine_only_rate(
-    engine: object, images: Sequence[np.ndarray], batch: int, budget_s: float
+    engine: object, images: Sequence[np.ndarray], batch: int, budget_s: float, warmup: bool = True
 ) -> dict:
     """Return the engine-only rate on ``images`` (float32 (H, W)) in batches of ``batch`` frames."""
     stacks = [
@@ -56,10 +59,12 @@ def engine_only_rate(
         engine.segment(stacks[i % len(stacks)])
         return batch
 
-    return timed_rate(call, budget_s)
+    return timed_rate(call, budget_s, warmup)
 
 
-def core_rate(engine: object, images: Sequence[np.ndarray], budget_s: float) -> dict:
+def core_rate(
+    engine: object, images: Sequence[np.ndarray], budget_s: float, warmup: bool = True
+) -> dict:
     """Return the rate of the pipeline core (segment, measure, track, metrics), one frame per call."""
     from nanolive.stream.pipeline import FrameInput, FrameProcessor
     from nanolive.trackers import TrackerConfig
@@ -71,28 +76,51 @@ def core_rate(engine: object, images: Sequence[np.ndarray], budget_s: float) -> 
         processor.process_batch([FrameInput("bench", i, float(i), image)])
         return 1
 
-    return timed_rate(call, budget_s)
+    return timed_rate(call, budget_s, warmup)
 
 
 def engine_size_curve(
-    engine_names: Sequence[str], sides_px: Sequence[int], budget_s: float, seed: int
+    engine_names: Sequence[str],
+    sides_px: Sequence[int],
+    budget_s: float,
+    seed: int,
+    max_point_s: float = 40.0,
 ) -> dict:
-    """Return, per engine, engine-only and core rates for each frame side (px); skips are explained."""
+    """Return, per engine, engine-only and core rates for each frame side (px); skips are explained.
+
+    The engine is warmed up once, on the smallest side. A side whose predicted cost (one engine call
+    plus one core call, extrapolated by pixel count from the previous side) exceeds ``max_point_s``
+    is skipped, and so are the larger ones.
+    """
     from nanolive.engines.base import EngineConfig
     from nanolive.engines.registry import create_engine
 
-    out: dict = {"sides_px": list(sides_px), "engines": {}, "skipped": {}}
-    images = {s: [f.image for f in simulated_frames(s, 2, seed)] for s in sides_px}
+    sides = sorted(sides_px)
+    out: dict = {"sides_px": sides, "engines": {}, "skipped": {}}
+    images: dict[int, list[np.ndarray]] = {}
     for name in engine_names:
         try:
             engine = create_engine(EngineConfig(name=name))
         except (ImportError, OSError, ValueError, RuntimeError) as exc:
             out["skipped"][name] = f"{type(exc).__name__}: {exc}"
             continue
-        rows = []
-        for side in sides_px:
-            eng = engine_only_rate(engine, images[side], 1, budget_s)
-            core = core_rate(engine, images[side], budget_s)
+        rows: list[dict] = []
+        for side in sides:
+            if rows:
+                last = rows[-1]
+                scale = (side / last["side_px"]) ** 2
+                predicted = scale * (last["engine_ms_per_frame"] + last["core_ms_per_frame"]) / 1e3
+                if predicted > max_point_s:
+                    out["skipped"][f"{name}_{side}px"] = (
+                        f"predicted {predicted:.0f} s for one engine + one core call "
+                        f"(limit {max_point_s:g} s)"
+                    )
+                    break
+            if side not in images:
+                images[side] = [f.image for f in simulated_frames(side, 2, seed)]
+            first = not rows
+            eng = engine_only_rate(engine, images[side], 1, budget_s, warmup=first)
+            core = core_rate(engine, images[side], budget_s, warmup=first)
             rows.append(
                 {
                     "side_px": side,

@@ -237,10 +237,9 @@ def simulated_training_set(
     key = hashlib.sha256(f"v1-{n_frames}-{seed}-{shape}".encode()).hexdigest()[:12]
     cache = cache_dir / f"sim_train_{key}.npz" if cache_dir else None
     if cache is not None and cache.exists():
-        data = np.load(cache)
-        return [
-            Sample(f"sim{i}", "sim", data["images"][i], data["labels"][i]) for i in range(n_frames)
-        ]
+        with np.load(cache) as data:
+            images, labels = data["images"], data["labels"]
+        return [Sample(f"sim{i}", "sim", images[i], labels[i]) for i in range(n_frames)]
     rng = np.random.default_rng(seed)
     samples = []
     for i in tqdm(range(n_frames), desc="simulating", unit="frame"):

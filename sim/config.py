@@ -30,7 +30,7 @@ class SimConfig:
         dose_e_per_px: mean number of incident electrons per pixel (e/px); 1 to 1000 is the useful range.
 
     Population (frame 0)
-        n_particles: expected number of particle centres inside the field of view (count).
+        n_particles: expected number of particle centres inside the field of view at frame 0 (count).
         radius_median_nm: median of the lognormal volume-equivalent radius (nm).
         radius_sigma: standard deviation of ln(radius) (dimensionless, 0 = monodisperse).
         radius_min_nm: smallest radius drawn; particles that shrink below it dissolve (nm).
@@ -45,18 +45,25 @@ class SimConfig:
             "ring" (particles on circles) or "chain" (touching particles along wandering lines).
         cluster_size_mean: mean number of particles per cluster, ring or chain (count).
         cluster_radius_nm: standard deviation of a Gaussian cluster; radius scale of rings (nm).
-        overlap_max: agglomerates: centre distance >= (1 - overlap_max) * (r1 + r2) (0 = touching only).
-        z_contrast: mean Z-contrast factor of the particles (multiplies ``particle_signal_per_nm``).
-        z_contrast_spread: standard deviation of ln(Z-contrast factor) between particles.
+        overlap_max: agglomerates: centre distance >= (1 - overlap_max) * (r1 + r2) (0 = touching only;
+            dimensionless, < 1).
+        z_contrast: mean Z-contrast factor of the particles (multiplies ``particle_signal_per_nm``;
+            dimensionless).
+        z_contrast_spread: standard deviation of ln(Z-contrast factor) between particles
+            (dimensionless).
 
     Image formation
         particle_signal_per_nm: HAADF: fraction of the dose scattered onto the detector per nm of projected
             particle thickness (1/nm), times the particle's Z-contrast factor.
-        support_signal_fraction: HAADF: mean fraction of the dose the support scatters onto the detector.
+        support_signal_fraction: HAADF: mean fraction of the dose the support scatters onto the detector
+            (dimensionless).
         support_texture_rms: relative RMS of the fine amorphous-support texture (dimensionless).
         support_correlation_nm: correlation length of the fine texture (nm).
         support_undulation_rms: relative RMS of the slow support-thickness variation (dimensionless).
         support_undulation_nm: correlation length of the slow variation (nm).
+        support_coverage: fraction of the field covered by the support (0 < c <= 1); the rest is
+            vacuum (holes, support edges) where the slow variation is lowest; particles sit on the
+            support only (dimensionless).
         bf_contrast_scale: BF: the transmitted fraction is exp(-scale * HAADF scattering fraction)
             (dimensionless; accounts for the objective aperture cutting diffracted electrons).
         bf_phase_contrast: BF: extra relative modulation of the transmitted intensity by the support
@@ -66,8 +73,10 @@ class SimConfig:
         offset_counts: detector offset added to every pixel (counts).
         read_noise_counts: standard deviation of the Gaussian read noise (counts).
         poisson_exact_below: pixels whose expected electron count is below this value get exact Poisson
-            draws; above it a Gaussian with the Poisson variance (indistinguishable there, 4x faster) (e).
-        contaminant_rate: expected number of large bright contaminant blobs per field of view (count).
+            draws; above it a Gaussian with the Poisson variance (indistinguishable there, much faster)
+            (electrons).
+        contaminant_rate: expected number of large contaminant blobs per field of view, unlabelled,
+            bright in HAADF and dark in BF (count).
         contaminant_size_nm: typical diameter of a contaminant blob (nm).
         contaminant_signal_fraction: peak scattering fraction of a contaminant (dimensionless).
 
@@ -93,7 +102,7 @@ class SimConfig:
     Sparse scan
         sparse_fraction: fraction of pixels sampled (0 < f <= 1; 1 = full frame, no mask).
         sparse_kind: "uniform" (random pixels) or "line-hop" (one pixel per column in each band of
-            round(1 / fraction) rows, hopping randomly between rows along the line).
+            floor(1 / fraction) rows, hopping randomly between rows along the line).
     """
 
     shape: tuple[int, int] = (512, 512)
@@ -127,6 +136,7 @@ class SimConfig:
     support_correlation_nm: float = 0.4
     support_undulation_rms: float = 0.35
     support_undulation_nm: float = 30.0
+    support_coverage: float = 1.0
     bf_contrast_scale: float = 2.5
     bf_phase_contrast: float = 0.3
     probe_fwhm_nm: float = 0.45
@@ -168,9 +178,30 @@ class SimConfig:
         return self.shape[0] * self.shape[1] * self.pixel_size_nm**2
 
     def expected_coverage(self) -> float:
-        """Return the expected fraction of the field of view covered by the particles' projected discs."""
+        """Return the expected fraction of the support area covered by the particles' projected
+        discs."""
         mean_r2 = self.radius_median_nm**2 * math.exp(2 * self.radius_sigma**2)
-        return self.n_particles * math.pi * mean_r2 / self.fov_area_nm2
+        support_area = self.fov_area_nm2 * max(self.support_coverage, 1e-9)
+        return self.n_particles * math.pi * mean_r2 / support_area
+
+
+def field_docs() -> dict[str, str]:
+    """Return the documentation of every SimConfig field, parsed from the class docstring."""
+    docs: dict[str, str] = {}
+    current = ""
+    for line in (SimConfig.__doc__ or "").splitlines():
+        text = line.strip()
+        head, sep, rest = text.partition(":")
+        if sep and line.startswith(" " * 8) and not line.startswith(" " * 12):
+            for name in (n.strip() for n in head.split(",")):
+                if name.isidentifier():
+                    docs[name] = rest.strip()
+            current = head
+        elif current and line.startswith(" " * 12):
+            for name in (n.strip() for n in current.split(",")):
+                if name in docs:
+                    docs[name] += " " + text
+    return docs
 
 
 def _problems(c: SimConfig) -> list[str]:
@@ -228,6 +259,10 @@ def _problems(c: SimConfig) -> list[str]:
         p.append(f"arrangement must be one of {ARRANGEMENTS}, not {c.arrangement!r}")
     if c.sparse_kind not in MASK_KINDS:
         p.append(f"sparse_kind must be one of {MASK_KINDS}, not {c.sparse_kind!r}")
+    if not 0 < c.support_coverage <= 1:
+        p.append(f"support_coverage must be in (0, 1], not {c.support_coverage}")
+    elif c.support_coverage < 1 and c.support_undulation_rms == 0:
+        p.append("support_coverage < 1 needs support_undulation_rms > 0 (vacuum follows it)")
     if not 0 < c.sparse_fraction <= 1:
         p.append(f"sparse_fraction must be in (0, 1], not {c.sparse_fraction}")
     for name in ("merge_probability", "split_probability"):

@@ -11,6 +11,7 @@ the swap from the field of view.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,14 +38,16 @@ def step(
     rng: np.random.Generator,
     next_id: int,
     shift_px: tuple[float, float] = (0.0, 0.0),
+    on_support: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Step:
-    """Return the population one frame interval later; ``shift_px`` (dx, dy) is the scene drift."""
+    """Return the population one frame interval later; ``shift_px`` (dx, dy) is the scene drift and
+    ``on_support(x, y)`` (after the drift) tells where nuclei may form (None: everywhere)."""
     lineage: list[Lineage] = []
     p = _move(p, config, rng, shift_px)
     p = _grow(p, config)
     p, next_id = _split(p, config, rng, next_id, lineage)
     p, next_id = _coalesce(p, config, rng, next_id, lineage)
-    p, next_id = _nucleate(p, config, domain, rng, next_id)
+    p, next_id = _nucleate(p, config, domain, rng, next_id, on_support)
     p, next_id = _wrap(p, domain, next_id)
     return Step(particles=p, lineage=lineage, next_id=next_id)
 
@@ -216,9 +219,14 @@ def _push_apart(p: Particles, config: SimConfig, pairs: list[tuple[int, int]]) -
 
 
 def _nucleate(
-    p: Particles, config: SimConfig, domain: Domain, rng: np.random.Generator, next_id: int
+    p: Particles,
+    config: SimConfig,
+    domain: Domain,
+    rng: np.random.Generator,
+    next_id: int,
+    on_support: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
 ) -> tuple[Particles, int]:
-    """Return particles plus new nuclei (Poisson number; rate per um^2 and s)."""
+    """Return particles plus new nuclei (Poisson number; rate per um^2 of support and s)."""
     if config.nucleation_per_um2_per_s == 0:
         return p, next_id
     area_um2 = domain.area_px2 * config.pixel_size_nm**2 * 1e-6
@@ -227,8 +235,11 @@ def _nucleate(
         return p, next_id
     nuclei = draw_particles(np.full(n, config.nucleus_radius_nm), config, rng)
     x, y = domain.uniform_points(n, rng)
-    nuclei = replace(nuclei, x=x, y=y).with_ids(next_id)
-    return Particles.concat([p, nuclei]), next_id + n
+    nuclei = replace(nuclei, x=x, y=y)
+    if on_support is not None:
+        nuclei = nuclei.take(on_support(x, y))
+    nuclei = nuclei.with_ids(next_id)
+    return Particles.concat([p, nuclei]), next_id + len(nuclei)
 
 
 def _wrap(p: Particles, domain: Domain, next_id: int) -> tuple[Particles, int]:

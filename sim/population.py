@@ -148,10 +148,14 @@ def draw_particles(radius_nm: np.ndarray, config: SimConfig, rng: np.random.Gene
     )
 
 
-def initial_population(config: SimConfig, domain: Domain, rng: np.random.Generator) -> Particles:
-    """Return the frame-0 population in ``domain``, arranged as ``config.arrangement``, ids 1..N."""
+def initial_population(
+    config: SimConfig, domain: Domain, rng: np.random.Generator, n_particles: float | None = None
+) -> Particles:
+    """Return the frame-0 population in ``domain``, arranged as ``config.arrangement``, ids 1..N;
+    ``n_particles`` (expected count in view) overrides ``config.n_particles``."""
     fov_area = config.shape[0] * config.shape[1]
-    n = int(round(config.n_particles * domain.area_px2 / fov_area))
+    per_view = config.n_particles if n_particles is None else n_particles
+    n = int(round(per_view * domain.area_px2 / fov_area))
     p = draw_particles(draw_radii(n, config, rng), config, rng)
     if n == 0:
         return p.with_ids(1)

@@ -237,6 +237,7 @@ def variants() -> dict[str, SimConfig]:
             base, support_undulation_rms=0.6, support_texture_rms=0.3, support_signal_fraction=0.25
         ),
         "sim agglomerated": replace(base, arrangement="agglomerated"),
+        "sim support with vacuum (coverage 0.6)": replace(base, support_coverage=0.6),
         "sim bright field": replace(base, mode="bf"),
         "sim bright field 100 e/px": replace(base, mode="bf", dose_e_per_px=100.0),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .detector import detector_counts, expected_electrons
 from .dynamics import merge_pair, step
 from .frames import SimFrame
 from .masks import sampling_mask
-from .population import Particles, domain_for, initial_population
+from .population import Domain, Particles, domain_for, initial_population
 from .render import Rendering, occluder_of, render_particles
 from .scan import ScanGeometry, scan_geometry
 from .support import SupportTexture, support_texture
@@ -59,9 +60,9 @@ def simulate_video(config: SimConfig, n_frames: int, seed: int | None = 0) -> It
         raise ValueError(f"n_frames must be >= 0, not {n_frames}")
     rng = _streams(seed)
     domain = domain_for(config)
-    particles = initial_population(config, domain, rng.population)
-    next_id = int(particles.track_id.max(initial=0)) + 1
     texture = support_texture(config, rng.population)
+    particles = _population_on_support(config, domain, texture, rng.population)
+    next_id = int(particles.track_id.max(initial=0)) + 1
     contaminants = draw_contaminants(config, domain, rng.population)
     shift = (
         config.drift_nm_per_s[0] * config.frame_interval_s / config.pixel_size_nm,
@@ -72,10 +73,12 @@ def simulate_video(config: SimConfig, n_frames: int, seed: int | None = 0) -> It
     for index in range(n_frames):
         lineage: list[Lineage] = []
         if index > 0:
-            moved = step(particles, config, domain, rng.dynamics, next_id, shift)
+            new_offset = (offset[0] + shift[0], offset[1] + shift[1])
+            on_support = partial(texture.covers, offset_x=new_offset[0], offset_y=new_offset[1])
+            moved = step(particles, config, domain, rng.dynamics, next_id, shift, on_support)
             particles, next_id, lineage = moved.particles, moved.next_id, moved.lineage
             contaminants = contaminants.shifted(*shift)
-            offset = (offset[0] + shift[0], offset[1] + shift[1])
+            offset = new_offset
         scan = scan_geometry(config, rng.scan)
         particles, rendering, next_id = _render_resolving_hidden(
             particles, config, scan, next_id, lineage
@@ -89,6 +92,20 @@ def simulate_video(config: SimConfig, n_frames: int, seed: int | None = 0) -> It
             frame = replace(frame, events=events)
         visible_before = visible_now
         yield frame
+
+
+def _population_on_support(
+    config: SimConfig, domain: Domain, texture: SupportTexture, rng: np.random.Generator
+) -> Particles:
+    """Return the frame-0 population with the particles over vacuum removed (ids renumbered 1..N);
+    the density on the support is raised so that about ``n_particles`` remain in view."""
+    if config.support_coverage >= 1:
+        return initial_population(config, domain, rng)
+    particles = initial_population(
+        config, domain, rng, n_particles=config.n_particles / config.support_coverage
+    )
+    keep = texture.covers(particles.x, particles.y, 0.0, 0.0)
+    return particles.take(keep).with_ids(1)
 
 
 def _render_resolving_hidden(

@@ -20,11 +20,21 @@ from .scan import ScanGeometry
 
 @dataclass(frozen=True)
 class SupportTexture:
-    """Relative support thickness t (mean 1, >= 0.05) and its gradients per px, all (H, W) float32."""
+    """Relative support thickness t (mean about 1, >= 0.05 on the support, 0 in vacuum) and its
+    gradients per px, all (H, W) float32; ``present`` (H, W) bool marks the support (not vacuum)."""
 
     t: np.ndarray
     dt_dx: np.ndarray
     dt_dy: np.ndarray
+    present: np.ndarray
+
+    def covers(self, x: np.ndarray, y: np.ndarray, offset_x: float, offset_y: float) -> np.ndarray:
+        """Return True for field-of-view points (x, y) (px) that lie on the support when the scene is
+        shifted by (offset_x, offset_y) px."""
+        rows, cols = self.present.shape
+        r = np.floor(np.asarray(y) - offset_y + 0.5).astype(np.int64) % rows
+        c = np.floor(np.asarray(x) - offset_x + 0.5).astype(np.int64) % cols
+        return self.present[r, c]
 
     def sample(self, offset_x: float, offset_y: float, scan: ScanGeometry) -> np.ndarray:
         """Return the texture seen by each pixel when the scene is shifted by (offset_x, offset_y) px."""
@@ -65,8 +75,9 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
     """Return a periodic support texture of ``config.shape``, pre-blurred by the probe.
 
     Each component is white complex Gaussian noise shaped in Fourier space and scaled to its
-    expected RMS (Parseval); the sum 1 + fine + slow is clipped at 0.05 (thin spots), blurred by the probe in
-    Fourier space, and differentiated by central differences (periodic).
+    expected RMS (Parseval); the sum 1 + fine + slow is clipped at 0.05 (thin spots), set to 0 where
+    the slow component (smoothed) is below its (1 - support_coverage) quantile (vacuum), blurred by
+    the probe in Fourier space, and differentiated by central differences (periodic).
     """
     rows, cols = config.shape
     ky = np.fft.fftfreq(rows).astype(np.float32)[:, None]
@@ -77,7 +88,8 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
     weight[:, 0] = 1.0
     if cols % 2 == 0:
         weight[:, -1] = 1.0
-    spectrum = np.zeros((rows, kx.shape[1]), dtype=np.complex64)
+    field = np.ones((rows, cols), dtype=np.float32)
+    slow = None
     for rms, length_nm in (
         (config.support_texture_rms, config.support_correlation_nm),
         (config.support_undulation_rms, config.support_undulation_nm),
@@ -90,14 +102,24 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
         variance = 2.0 * float(np.sum(weight * amplitude * amplitude)) / (rows * cols) ** 2
         amplitude *= np.float32(rms / math.sqrt(variance))
         noise = rng.standard_normal((2, rows, kx.shape[1]), dtype=np.float32)
-        spectrum.real += amplitude * noise[0]
-        spectrum.imag += amplitude * noise[1]
-    field = sp_fft.irfft2(spectrum, (rows, cols))
-    field += np.float32(1.0)
+        spectrum = np.empty((rows, kx.shape[1]), dtype=np.complex64)
+        spectrum.real = amplitude * noise[0]
+        spectrum.imag = amplitude * noise[1]
+        part = sp_fft.irfft2(spectrum, (rows, cols))
+        field += part
+        if length_nm == config.support_undulation_nm and config.support_coverage < 1:
+            # vacuum outline: the slow component smoothed over a quarter of its length
+            sigma = length_nm / config.pixel_size_nm / 4
+            smooth = np.exp(np.float32(-2 * math.pi**2 * sigma**2) * k2)
+            slow = sp_fft.irfft2(spectrum * smooth, (rows, cols))
     np.maximum(field, np.float32(0.05), out=field)
+    present = np.ones((rows, cols), dtype=bool)
+    if config.support_coverage < 1 and slow is not None:
+        present = slow >= np.quantile(slow, 1 - config.support_coverage)
+        field[~present] = 0.0
     sigma_px = config.probe_fwhm_nm / 2.3548 / config.pixel_size_nm
     blur = np.exp(np.float32(-2 * math.pi**2 * sigma_px**2) * k2)
     t = sp_fft.irfft2(sp_fft.rfft2(field) * blur, (rows, cols)).astype(np.float32)
     gx = (np.roll(t, -1, axis=1) - np.roll(t, 1, axis=1)) * np.float32(0.5)
     gy = (np.roll(t, -1, axis=0) - np.roll(t, 1, axis=0)) * np.float32(0.5)
-    return SupportTexture(t=t, dt_dx=gx, dt_dy=gy)
+    return SupportTexture(t=t, dt_dx=gx, dt_dy=gy, present=present)

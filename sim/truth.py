@@ -74,38 +74,51 @@ def frame_events(
 ) -> list[SimEvent]:
     """Return the events at ``frame`` from the visible ids before/after and the physical lineage.
 
-    A merge (split) is reported when all its parents were visible before and its children (child)
-    are visible now; otherwise its visible ends are reported as disappear / appear. A child that
-    took part in a second change within the same step is traced back to the particles of the previous
-    frame.
+    The changes of one step are grouped into connected families (a child that changes again within
+    the step joins its parents' family). A family with several particles of the previous frame and
+    one surviving particle is a merge; one previous particle and several survivors a split. It is
+    reported when all its previous particles were visible before and all its survivors are visible
+    now; otherwise (and for mixed families) its visible ends are reported as disappear / appear.
     """
-    origin: dict[int, set[int]] = {}
+    parent_of: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent_of.setdefault(i, i) != i:
+            parent_of[i] = parent_of[parent_of[i]]
+            i = parent_of[i]
+        return i
+
+    created: set[int] = set()
+    consumed: set[int] = set()
     for change in lineage:
-        roots: set[int] = set()
-        for parent in change.parents:
-            roots |= origin.pop(parent, {parent})
-        for child in change.children:
-            origin[child] = set(roots)
+        members = [*change.parents, *change.children]
+        for other in members[1:]:
+            parent_of[root(other)] = root(members[0])
+        created.update(change.children)
+        consumed.update(change.parents)
+    families: dict[int, tuple[set[int], set[int]]] = {}
+    for i in list(parent_of):
+        old, new = families.setdefault(root(i), (set(), set()))
+        if i not in created:
+            old.add(i)
+        if i not in consumed:
+            new.add(i)
     events: list[SimEvent] = []
     explained_before: set[int] = set()
     explained_after: set[int] = set()
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for child, roots in origin.items():
-        groups.setdefault(tuple(sorted(roots)), []).append(child)
-    for roots, children in sorted(groups.items()):
-        children = sorted(children)
-        if not set(roots) <= before or not set(children) <= after:
+    for old, new in sorted(families.values(), key=lambda f: sorted(f[0] | f[1])):
+        if not old <= before or not new <= after:
             continue
-        if len(roots) >= 2 and len(children) == 1:
-            events.append(SimEvent("merge", frame, roots, tuple(children)))
-        elif len(roots) == 1 and len(children) >= 2:
-            events.append(SimEvent("split", frame, roots, tuple(children)))
+        if len(old) >= 2 and len(new) == 1:
+            events.append(SimEvent("merge", frame, tuple(sorted(old)), tuple(sorted(new))))
+        elif len(old) == 1 and len(new) >= 2:
+            events.append(SimEvent("split", frame, tuple(sorted(old)), tuple(sorted(new))))
         else:
             continue
-        explained_before |= set(roots)
-        explained_after |= set(children)
+        explained_before |= old
+        explained_after |= new
     for gone in sorted(before - after - explained_before):
         events.append(SimEvent("disappear", frame, (gone,), ()))
-    for new in sorted(after - before - explained_after):
-        events.append(SimEvent("appear", frame, (), (new,)))
+    for new_id in sorted(after - before - explained_after):
+        events.append(SimEvent("appear", frame, (), (new_id,)))
     return events

@@ -69,10 +69,14 @@ class FrameSender:
         self.socket.setsockopt(zmq.LINGER, int(send_timeout_s * 1000))
         self.endpoint = endpoint
         self.send_timeout_s = send_timeout_s
-        if bind:
-            self.socket.bind(endpoint)
-        else:
-            self.socket.connect(endpoint)
+        try:
+            if bind:
+                self.socket.bind(endpoint)
+            else:
+                self.socket.connect(endpoint)
+        except zmq.ZMQError:
+            self.close()
+            raise
 
     def send_parts(self, parts: list[bytes]) -> None:
         """Send one multipart message; raise :class:`SendTimeout` if it cannot leave in time."""

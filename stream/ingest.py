@@ -102,12 +102,16 @@ class Ingest:
         self.socket = context.socket(zmq.PULL)
         self.socket.setsockopt(zmq.RCVHWM, config.rcvhwm)
         self.socket.setsockopt(zmq.LINGER, 0)
-        if config.bind:
-            self.socket.bind(config.endpoint)
-            self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
-        else:
-            self.socket.connect(config.endpoint)
-            self.endpoint = config.endpoint
+        try:
+            if config.bind:
+                self.socket.bind(config.endpoint)
+                self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
+            else:
+                self.socket.connect(config.endpoint)
+                self.endpoint = config.endpoint
+        except zmq.ZMQError as exc:
+            self.socket.close()  # an open socket would block the context's term()
+            raise zmq.ZMQError(exc.errno, f"frame endpoint {config.endpoint}: {exc}") from None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nanolive-ingest", daemon=True)
 

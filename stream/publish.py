@@ -93,10 +93,14 @@ class Publisher:
         self.socket = context.socket(zmq.PUB)
         self.socket.setsockopt(zmq.SNDHWM, sndhwm)
         self.socket.setsockopt(zmq.LINGER, 500)
-        if bind:
-            self.socket.bind(endpoint)
-        else:
-            self.socket.connect(endpoint)
+        try:
+            if bind:
+                self.socket.bind(endpoint)
+            else:
+                self.socket.connect(endpoint)
+        except zmq.ZMQError as exc:
+            self.socket.close()  # an open socket would block the context's term()
+            raise zmq.ZMQError(exc.errno, f"result endpoint {endpoint}: {exc}") from None
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT) if bind else endpoint
         self._lock = threading.Lock()
 

@@ -144,7 +144,14 @@ class Server:
             metrics_url = f"http://{host}:{port}/metrics"
         self.context = zmq.Context()
         self._cleanup.append(lambda: self.context.term())
-        self.recorder = None
+        self.publisher = Publisher(
+            self.context, cfg.publish.endpoint, cfg.publish.bind, cfg.publish.sndhwm
+        )
+        self._cleanup.append(self.publisher.close)
+        self.queue = make_queue(cfg.ingest)
+        self.ingest = Ingest(self.context, cfg.ingest, self.queue, self.metrics)
+        self._cleanup.append(self.ingest.socket.close)
+        self.recorder = None  # made once the sockets are bound: no empty session folders
         folder = None
         if cfg.record.enabled:
             folder = new_session_folder(Path(cfg.record.folder))
@@ -153,13 +160,6 @@ class Server:
             )
             self.recorder = SessionRecorder(folder, cfg.record.save_labels, cfg.record.save_raw)
             self._cleanup.append(self.recorder.close)
-        self.publisher = Publisher(
-            self.context, cfg.publish.endpoint, cfg.publish.bind, cfg.publish.sndhwm
-        )
-        self._cleanup.append(self.publisher.close)
-        self.queue = make_queue(cfg.ingest)
-        self.ingest = Ingest(self.context, cfg.ingest, self.queue, self.metrics)
-        self._cleanup.append(self.ingest.socket.close)
         self.batcher = Batcher(self.queue, cfg.batching.max_batch, cfg.batching.max_wait_ms / 1e3)
         self._draining = threading.Event()
         self._worker = threading.Thread(target=self._work, name="nanolive-worker", daemon=True)

@@ -16,8 +16,11 @@ class TrackerConfig:
     max_distance_px: KD-tree gate: a detection farther than this from a track's predicted position
         (after drift compensation) is never linked to it (px).
     max_candidates: detections considered per track (the nearest ones inside the gate).
-    gate_chi2: Mahalanobis gate on the position innovation (squared, 2 dof); also the non-link cost of
-        the assignment: a pair is linked only when its squared Mahalanobis distance is below it.
+    gate_chi2: gate on the squared Mahalanobis distance of the innovation (x, y and, with
+        `size_in_cost`, the diameter); also the non-link cost of the assignment: a pair is linked
+        only when its squared Mahalanobis distance is below it.
+    size_in_cost: include the diameter in the Mahalanobis distance (a coasting small track does not
+        take a large particle's detection); set size_measurement_sigma_px to the detector's noise.
     measurement_sigma_px: localisation error of a detection (px, standard deviation).
     diffusion_sigma_px: Brownian step per frame and axis (px, standard deviation).
     velocity_sigma_px: white-noise acceleration of the low-weight velocity (px per frame^2).
@@ -51,6 +54,7 @@ class TrackerConfig:
     max_distance_px: float = 12.0
     max_candidates: int = 6
     gate_chi2: float = 16.0
+    size_in_cost: bool = True
     measurement_sigma_px: float = 0.7
     diffusion_sigma_px: float = 1.5
     velocity_sigma_px: float = 0.05

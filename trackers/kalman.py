@@ -127,6 +127,10 @@ class KalmanModel:
         """Return the innovation variances (n, 2) of x and y: S = HPH' + R (x and y independent)."""
         return cov[:, :2, 0] + np.diag(self.R)[:2]
 
+    def innovation_variance(self, cov: np.ndarray) -> np.ndarray:
+        """Return the innovation variances (n, 3) of x, y and d (S = HPH' + R is diagonal)."""
+        return cov[:, :, 0] + np.diag(self.R)
+
     def update(
         self, x: np.ndarray, cov: np.ndarray, z: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ from .events import (
     pending_verdict,
     volume,
 )
-from .kalman import DIM_X, N_BLOCKS, KalmanModel
+from .kalman import DIM_X, N_BLOCKS, SIZE, KalmanModel
 from .summaries import TrackHistory, track_summaries
 from .types import Detections, TrackEvent, TrackUpdate
 
@@ -146,7 +146,7 @@ class Tracker:
         self._drift_total += drift
         self._last_drift = drift
 
-        matches, _, unmatched_dets = self._associate(x, P, det_xy, cand_i, cand_j)
+        matches, _, unmatched_dets = self._associate(x, P, det, cand_i, cand_j)
         rows, cols = matches[:, 0], matches[:, 1]
         n_old = self._ids.size
         prev_area = self._area_smooth.copy()
@@ -304,17 +304,21 @@ class Tracker:
         self,
         x: np.ndarray,
         cov: np.ndarray,
-        det_xy: np.ndarray,
+        det: Detections,
         i: np.ndarray,
         j: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cost of each candidate pair = squared Mahalanobis distance of the position innovation;
-        return the solution of the thresholded LAP (non-link cost gate_chi2)."""
-        n, m = x.shape[0], det_xy.shape[0]
-        var = self._model.position_variance(cov)
-        ex = det_xy[j, 0] - x[i, 0]
-        ey = det_xy[j, 1] - x[i, 2]
+        """Cost of each candidate pair = squared Mahalanobis distance of the innovation (x, y and,
+        with `size_in_cost`, the diameter); return the solution of the thresholded LAP (non-link
+        cost gate_chi2)."""
+        n, m = x.shape[0], len(det)
+        var = self._model.innovation_variance(cov)
+        ex = det.x[j] - x[i, 0]
+        ey = det.y[j] - x[i, 2]
         d2 = ex * ex / var[i, 0] + ey * ey / var[i, 1]
+        if self.config.size_in_cost:
+            ed = det.diameter_px[j] - x[i, SIZE]
+            d2 += ed * ed / var[i, 2]
         return associate_edges(i, j, d2, (n, m), self.config.gate_chi2)
 
     def _add_tracks(self, det: Detections, which: np.ndarray, frame: int) -> np.ndarray:

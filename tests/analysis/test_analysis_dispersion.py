@@ -8,9 +8,9 @@ import msgpack
 import numpy as np
 import pytest
 from nanolive.analysis import MetricsConfig, frame_metrics, particle_table
-from nanolive.analysis.pointpattern import Window
+from nanolive.analysis.pointpattern import Window, nearest_neighbour_distances, weighted_pairs
 from nanolive.analysis.tessellation import voronoi_areas
-from scipy.spatial import Delaunay, Voronoi
+from scipy.spatial import Delaunay, Voronoi, cKDTree
 
 SHAPE = (512, 512)
 
@@ -296,3 +296,37 @@ def test_histogram_helpers() -> None:
     assert sum(counts) == 5 and counts[0] == 1 and counts[-1] == 1
     with pytest.raises(ValueError):
         histogram_edges("um")
+
+
+def test_duplicate_centroids_do_not_create_empty_voronoi_cells() -> None:
+    """A ring-shaped particle around a small one shares its centroid: no zero-area cell may enter."""
+    pts = hexagonal_lattice(40.0)
+    x = np.r_[pts[:, 0], pts[40, 0]]
+    y = np.r_[pts[:, 1], pts[40, 1]]
+    m = frame_metrics(point_table(x, y), SHAPE)
+    assert m["voronoi_area_cv"] < 0.05 and m["bond_order_psi6_mean"] > 0.95
+
+
+def test_nearest_neighbours_from_pairs_match_a_direct_search() -> None:
+    rng = np.random.default_rng(12)
+    x, y = rng.uniform(0, 300, 80), rng.uniform(0, 200, 80)
+    x[0], y[0] = 299.0, 199.0  # an isolated corner point outside every short pair
+    tree = cKDTree(np.column_stack([x, y]))
+    window = Window(200, 300)
+    pairs = weighted_pairs(tree, x, y, window, 12.0)
+    direct = tree.query(tree.data, k=2)[0][:, 1]
+    assert nearest_neighbour_distances(tree, 80, pairs) == pytest.approx(direct, abs=1e-12)
+
+
+def test_gap_links_reusing_pairs_equal_a_fresh_search() -> None:
+    from nanolive.analysis.agglomerates import gap_links
+
+    rng = np.random.default_rng(21)
+    x, y = rng.uniform(0, 200, 150), rng.uniform(0, 200, 150)
+    radius = rng.uniform(1, 5, 150)
+    tree = cKDTree(np.column_stack([x, y]))
+    near = weighted_pairs(tree, x, y, Window(200, 200), 14.0)
+    fresh = gap_links(x, y, radius, 2.0)
+    reused = gap_links(x, y, radius, 2.0, tree, near)
+    assert len(fresh) > 10
+    assert sorted(map(tuple, fresh)) == sorted(map(tuple, reused))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from nanolive.analysis import particle_table
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import regionprops
 
 
@@ -98,25 +98,57 @@ def test_columns_px_only_without_pixel_size() -> None:
     assert {"label", "x", "y", "area_px", "diameter_equivalent_px", "touches_edge"} <= set(t)
 
 
-def test_hull_matches_naive_reference() -> None:
-    """Feret diameters from the vectorised hull equal brute force on scipy's ConvexHull (+1 px)."""
-    rng = np.random.default_rng(3)
-    for _ in range(15):
-        lab = random_shape(rng, 48)
-        t = particle_table(lab)
-        rows, cols = np.nonzero(lab)
-        pts = np.column_stack([cols, rows]).astype(float)
+def awkward_shape(rng: np.random.Generator, kind: int) -> np.ndarray:
+    """Shapes that stress a hull: blobs, rectangles (parallel edges), lines, scattered pixels."""
+    n = int(rng.integers(3, 20))
+    lab = np.zeros((n + 4, n + 4), dtype=np.int32)
+    if kind == 0:
+        return random_shape(rng, 48)
+    if kind == 1:
+        r0, c0 = rng.integers(2, n, 2)
+        lab[r0 : r0 + rng.integers(1, 6), c0 : c0 + rng.integers(1, 6)] = 1
+    elif kind == 2:
+        k = int(rng.integers(1, n))
+        lab[2 + np.arange(k), 2 + np.arange(k) * int(rng.integers(0, 2))] = 1
+    elif kind == 3:
+        pts = rng.integers(2, n + 2, (int(rng.integers(1, 5)), 2))
+        lab[pts[:, 0], pts[:, 1]] = 1
+    else:
+        lab[2:-2, 2:-2] = rng.random((n, n)) < rng.uniform(0.05, 0.9)
+    if not lab.any():
+        lab[2, 2] = 1
+    return lab
+
+
+def naive_feret(lab: np.ndarray) -> tuple[float, float]:
+    """Largest distance and smallest width of the pixel-centre hull, by brute force."""
+    rows, cols = np.nonzero(lab)
+    pts = np.column_stack([cols, rows]).astype(float)
+    diff = pts[:, None, :] - pts[None, :, :]
+    diameter = float(np.sqrt((diff**2).sum(-1)).max())
+    try:
         hull = pts[ConvexHull(pts).vertices]
-        diff = hull[:, None, :] - hull[None, :, :]
-        assert t["diameter_feret_max_px"][0] == pytest.approx(
-            np.sqrt((diff**2).sum(-1)).max() + 1, abs=1e-9
-        )
-        edges = np.roll(hull, -1, axis=0) - hull
-        widths = [
-            np.abs(e[0] * (hull[:, 1] - p[1]) - e[1] * (hull[:, 0] - p[0])).max() / np.hypot(*e)
-            for e, p in zip(edges, hull, strict=True)
-        ]
-        assert t["diameter_feret_min_px"][0] == pytest.approx(min(widths) + 1, abs=1e-9)
+    except QhullError:  # fewer than 3 points or all collinear: zero width
+        return diameter, 0.0
+    edges = np.roll(hull, -1, axis=0) - hull
+    widths = [
+        np.abs(e[0] * (hull[:, 1] - p[1]) - e[1] * (hull[:, 0] - p[0])).max() / np.hypot(*e)
+        for e, p in zip(edges, hull, strict=True)
+    ]
+    return diameter, float(min(widths))
+
+
+def test_hull_matches_naive_reference() -> None:
+    """Feret diameters equal brute force on scipy's ConvexHull (+1 px) and the convex area equals
+    scikit-image's, on blobs, rectangles, lines and scattered pixels."""
+    rng = np.random.default_rng(3)
+    for trial in range(100):
+        lab = awkward_shape(rng, trial % 5)
+        t = particle_table(lab)
+        diameter, width = naive_feret(lab)
+        assert t["diameter_feret_max_px"][0] == pytest.approx(diameter + 1, abs=1e-9)
+        assert t["diameter_feret_min_px"][0] == pytest.approx(width + 1, abs=1e-9)
+        assert t["area_convex_px"][0] == regionprops(lab)[0].area_convex
 
 
 def many_particles(rng: np.random.Generator, size: int = 256, n: int = 60) -> np.ndarray:

@@ -119,3 +119,23 @@ def test_label_boxes_match_the_table() -> None:
     frame = simulate_image(SMALL, seed=7)
     boxes = label_boxes(frame.labels)
     assert boxes.cx.size == len(frame.particles["track_id"])
+
+
+def test_vacuum_covers_the_requested_fraction_and_holds_no_particles() -> None:
+    config = replace(
+        SimConfig(shape=(128, 128), n_particles=20.0),
+        support_coverage=0.5,
+        particle_signal_per_nm=0.0,
+        contaminant_rate=0.0,
+        read_noise_counts=0.0,
+    )
+    frame = simulate_image(config, seed=8)
+    vacuum = frame.clean < 0.01 * np.median(frame.clean)
+    assert vacuum.mean() == pytest.approx(0.5, abs=0.12)
+    t = frame.particles
+    inside = (t["x_true_px"] >= 0) & (t["x_true_px"] < 127) & (t["y_true_px"] >= 0)
+    inside &= t["y_true_px"] < 127
+    r = np.round(t["y_true_px"][inside]).astype(int)
+    c = np.round(t["x_true_px"][inside]).astype(int)
+    assert r.size >= 5
+    assert not vacuum[r, c].any()

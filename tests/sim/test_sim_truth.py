@@ -81,6 +81,35 @@ def _events_and_tables(config: SimConfig, n: int, seed: int) -> list[SimFrame]:
     return list(simulate_video(config, n, seed))
 
 
+def _check_events(frames: list[SimFrame], conserve_volume: bool) -> dict[str, int]:
+    """Assert every event agrees with the tables before and after; return counts by kind."""
+    kinds: dict[str, int] = {}
+    assert frames[0].events == []
+    for before, after in zip(frames[:-1], frames[1:], strict=True):
+        _check_table_matches_labels(after)
+        tb, ta = before.particles, after.particles
+        ids_before = set(tb["track_id"].tolist())
+        ids_after = set(ta["track_id"].tolist())
+        vol_before = dict(zip(tb["track_id"], tb["volume_nm3"], strict=True))
+        vol_after = dict(zip(ta["track_id"], ta["volume_nm3"], strict=True))
+        explained_gone: set[int] = set()
+        explained_new: set[int] = set()
+        for e in after.events:
+            kinds[e.kind] = kinds.get(e.kind, 0) + 1
+            assert e.frame == after.index
+            assert set(e.parents) <= ids_before and not set(e.parents) & ids_after
+            assert set(e.children) <= ids_after and not set(e.children) & ids_before
+            if e.kind in ("merge", "split") and conserve_volume:
+                total_before = sum(vol_before[i] for i in e.parents)
+                total_after = sum(vol_after[i] for i in e.children)
+                assert total_after == pytest.approx(total_before, rel=1e-9)
+            explained_gone |= set(e.parents)
+            explained_new |= set(e.children)
+        assert explained_gone == ids_before - ids_after
+        assert explained_new == ids_after - ids_before
+    return kinds
+
+
 def test_events_agree_with_tables_and_merges_conserve_volume() -> None:
     config = replace(
         SMALL,
@@ -91,35 +120,23 @@ def test_events_agree_with_tables_and_merges_conserve_volume() -> None:
         diffusion_nm2_per_s=1.0,
         split_probability=0.01,
     )
-    frames = _events_and_tables(config, 25, seed=7)
-    kinds: dict[str, int] = {}
-    for before, after in zip(frames[:-1], frames[1:], strict=True):
-        _check_table_matches_labels(after)
-        ids_before = set(before.particles["track_id"].tolist())
-        ids_after = set(after.particles["track_id"].tolist())
-        vol_before = dict(
-            zip(before.particles["track_id"], before.particles["volume_nm3"], strict=True)
-        )
-        vol_after = dict(
-            zip(after.particles["track_id"], after.particles["volume_nm3"], strict=True)
-        )
-        explained_gone: set[int] = set()
-        explained_new: set[int] = set()
-        for e in after.events:
-            kinds[e.kind] = kinds.get(e.kind, 0) + 1
-            assert e.frame == after.index
-            assert set(e.parents) <= ids_before and not set(e.parents) & ids_after
-            assert set(e.children) <= ids_after and not set(e.children) & ids_before
-            if e.kind in ("merge", "split"):
-                total_before = sum(vol_before[i] for i in e.parents)
-                total_after = sum(vol_after[i] for i in e.children)
-                assert total_after == pytest.approx(total_before, rel=1e-9)
-            explained_gone |= set(e.parents)
-            explained_new |= set(e.children)
-        assert explained_gone == ids_before - ids_after
-        assert explained_new == ids_after - ids_before
+    kinds = _check_events(_events_and_tables(config, 25, seed=7), conserve_volume=True)
     assert kinds.get("merge", 0) >= 3
-    assert frames[0].events == []
+    assert kinds.get("split", 0) >= 1
+
+
+def test_events_agree_with_tables_under_drift_growth_and_nucleation() -> None:
+    config = replace(
+        SMALL,
+        drift_nm_per_s=(4.0, 2.0),
+        ostwald_rate_nm3_per_s=1.0,
+        nucleation_per_um2_per_s=5000.0,
+        support_coverage=0.7,
+        line_jitter_px=0.3,
+        merge_probability=0.5,
+    )
+    kinds = _check_events(_events_and_tables(config, 25, seed=9), conserve_volume=False)
+    assert kinds.get("appear", 0) >= 5 and kinds.get("disappear", 0) >= 5
 
 
 def test_merged_child_sits_at_the_volume_weighted_centre() -> None:
@@ -198,3 +215,24 @@ def test_nucleation_adds_particles() -> None:
     frames = _events_and_tables(config, 5, seed=2)
     appeared = sum(e.kind == "appear" for f in frames for e in f.events)
     assert appeared >= 5
+
+
+def test_event_families_mixing_split_and_merge_are_not_reported_as_merges() -> None:
+    from nanolive.sim.truth import Lineage, frame_events
+
+    # 1 splits into 5 and 6, then 5 merges with 2 into 7: neither a clean merge nor a clean split
+    lineage = [Lineage("split", (1,), (5, 6)), Lineage("merge", (2, 5), (7,))]
+    events = frame_events(3, before={1, 2, 3}, after={3, 6, 7}, lineage=lineage)
+    kinds = sorted((e.kind, e.parents, e.children) for e in events)
+    assert kinds == [
+        ("appear", (), (6,)),
+        ("appear", (), (7,)),
+        ("disappear", (1,), ()),
+        ("disappear", (2,), ()),
+    ]
+    # a clean merge of two visible particles into a visible child
+    events = frame_events(3, before={1, 2}, after={9}, lineage=[Lineage("merge", (1, 2), (9,))])
+    assert [(e.kind, e.parents, e.children) for e in events] == [("merge", (1, 2), (9,))]
+    # the same merge with one parent outside the view: disappear + appear
+    events = frame_events(3, before={1}, after={9}, lineage=[Lineage("merge", (1, 2), (9,))])
+    assert sorted(e.kind for e in events) == ["appear", "disappear"]
