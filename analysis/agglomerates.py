@@ -107,6 +107,7 @@ def agglomerate_metrics(
         return {
             "agglomerate_count": 0,
             "agglomerate_particle_fraction": nan,
+            "contact_particle_fraction": nan,
             "agglomerate_size_mean": nan,
             "agglomerate_size_max": 0,
             "agglomerate_size_histogram_counts": [0] * (SIZE_HISTOGRAM_MAX - 1),
@@ -128,9 +129,13 @@ def agglomerate_metrics(
     histogram = np.bincount(
         np.minimum(groups, SIZE_HISTOGRAM_MAX) - 2, minlength=SIZE_HISTOGRAM_MAX - 1
     )
+    contacts = table.get("contact_count")
     out: dict = {
         "agglomerate_count": int(groups.size),
         "agglomerate_particle_fraction": float(groups.sum() / n),
+        "contact_particle_fraction": float(np.mean(np.asarray(contacts) > 0))
+        if contacts is not None
+        else math.nan,
         "agglomerate_size_mean": float(groups.mean()) if groups.size else math.nan,
         "agglomerate_size_max": int(groups.max()) if groups.size else 0,
         "agglomerate_size_histogram_counts": [int(c) for c in histogram],

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .foreground import Foreground
+from .grouping import group_bounds, starts_of_groups
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def row_extents(runs: Runs, n_rows: int) -> RowExtents:
     key = runs.particle.astype(np.int64) * (n_rows + 1) + runs.row
     order = np.argsort(key)  # order within a (particle, row) group does not matter
     key = key[order]
-    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    heads = starts_of_groups(key)
     return RowExtents(
         particle=runs.particle[order][heads],
         row=runs.row[order][heads],
@@ -139,8 +140,7 @@ def convex_perimeter(n: int, rows: RowExtents) -> np.ndarray:
     """Return the Cauchy-Crofton convex perimeter (px) of every particle (see module docstring)."""
     if n == 0:
         return np.zeros(0)
-    heads = np.flatnonzero(np.r_[True, rows.particle[1:] != rows.particle[:-1]])
-    tails = np.r_[heads[1:] - 1, rows.particle.size - 1]
+    heads, tails = group_bounds(rows.particle)
     h = rows.row[tails] - rows.row[heads] + 1
     w = np.maximum.reduceat(rows.col_max, heads) - np.minimum.reduceat(rows.col_min, heads) + 1
     d45 = (

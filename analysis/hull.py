@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundary import RowExtents
+from .grouping import group_bounds, same_as_previous
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,7 @@ def centre_hull_chains(rows: RowExtents) -> Chains:
 
 def _heads_tails(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last index of every run of equal values in the sorted array ``p``."""
-    heads = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    return heads, np.r_[heads[1:] - 1, p.size - 1]
+    return group_bounds(p)
 
 
 def _polygons(chains: Chains) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,8 +199,8 @@ def _half_row_envelope(x: np.ndarray, owner: np.ndarray, pick: np.ufunc) -> np.n
     pick(x -+ 1/2, x at the half rows above and below); ``pick`` is np.minimum (left) or np.maximum."""
     sign = -1.0 if pick is np.minimum else 1.0
     out = x + 0.5 * sign
-    same_prev = np.r_[False, owner[1:] == owner[:-1]]
-    same_next = np.r_[owner[1:] == owner[:-1], False]
+    same_prev = same_as_previous(owner)
+    same_next = np.roll(same_prev, -1)  # the last element's successor is never the same
     above = 0.5 * (x[1:] + x[:-1])  # H's edge halfway between row i and row i + 1
     out[1:] = np.where(same_prev[1:], pick(out[1:], above), out[1:])
     out[:-1] = np.where(same_next[:-1], pick(out[:-1], above), out[:-1])

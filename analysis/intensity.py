@@ -56,9 +56,10 @@ def local_background(
     lower = np.take_along_axis(ordered, np.maximum(samples - 1, 0)[..., None] // 2, axis=2)[..., 0]
     upper = np.take_along_axis(ordered, (samples // 2)[..., None], axis=2)[..., 0]
     medians = 0.5 * (lower.astype(np.float64) + upper)
-    background = sub[~np.isnan(sub)]
-    frame = float(np.median(background)) if background.size else np.nan
-    medians = np.where(samples >= MIN_TILE_SAMPLES, medians, frame)
+    sparse = samples < MIN_TILE_SAMPLES
+    if sparse.any():  # fall back to the frame's background median
+        background = sub[~np.isnan(sub)]
+        medians[sparse] = float(np.median(background)) if background.size else np.nan
     fy = _fractional_tile(np.asarray(y, dtype=np.float64), image.shape[0], stride * t, ny)
     fx = _fractional_tile(np.asarray(x, dtype=np.float64), image.shape[1], stride * t, nx)
     y0, x0 = np.floor(fy).astype(np.intp), np.floor(fx).astype(np.intp)

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .boundary import RowExtents, convex_perimeter, perimeter_and_contacts, pixel_runs, row_extents
 from .foreground import Foreground, foreground
+from .grouping import group_bounds
 from .hull import hull_measures
 from .intensity import local_background, particle_intensities
 from .moments import moment_ellipse, particle_moments
@@ -57,8 +58,7 @@ def _bounding_boxes(n: int, rows: RowExtents) -> dict[str, np.ndarray]:
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return {k: empty for k in ("bbox_row_min", "bbox_col_min", "bbox_row_max", "bbox_col_max")}
-    heads = np.flatnonzero(np.r_[True, rows.particle[1:] != rows.particle[:-1]])
-    tails = np.r_[heads[1:] - 1, rows.particle.size - 1]
+    heads, tails = group_bounds(rows.particle)
     return {
         "bbox_row_min": rows.row[heads].astype(np.int64),
         "bbox_col_min": np.minimum.reduceat(rows.col_min, heads).astype(np.int64),

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stem-stride", type=int, default=2)
     p.add_argument("--separable", action="store_true", help="depthwise-separable convolutions")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: see TrainConfig)")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     p.set_defaults(func=run_train)

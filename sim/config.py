@@ -59,7 +59,8 @@ class SimConfig:
             (dimensionless).
         support_texture_rms: relative RMS of the fine amorphous-support texture (dimensionless).
         support_correlation_nm: correlation length of the fine texture (nm).
-        support_undulation_rms: relative RMS of the slow support-thickness variation (dimensionless).
+        support_undulation_rms: standard deviation of ln(support thickness) of the slow variation
+            (lognormal; about its relative RMS when small; dimensionless).
         support_undulation_nm: correlation length of the slow variation (nm).
         support_coverage: fraction of the field covered by the support (0 < c <= 1); the rest is
             vacuum (holes, support edges) where the slow variation is lowest; particles sit on the
@@ -131,10 +132,10 @@ class SimConfig:
     z_contrast_spread: float = 0.1
 
     particle_signal_per_nm: float = 0.035
-    support_signal_fraction: float = 0.12
+    support_signal_fraction: float = 0.2
     support_texture_rms: float = 0.15
     support_correlation_nm: float = 0.4
-    support_undulation_rms: float = 0.35
+    support_undulation_rms: float = 0.45
     support_undulation_nm: float = 30.0
     support_coverage: float = 1.0
     bf_contrast_scale: float = 2.5

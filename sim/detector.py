@@ -55,11 +55,20 @@ def _blur_axis(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     out = image * kernel[radius]
     src = np.moveaxis(image, axis, -1)
     dst = np.moveaxis(out, axis, -1)
-    for j in range(1, radius + 1):
-        if j >= src.shape[-1]:
-            break
-        dst[..., j:] += kernel[radius + j] * src[..., :-j]
-        dst[..., :-j] += kernel[radius + j] * src[..., j:]
+    n = src.shape[-1]
+    for j in range(1, min(radius, n - 1) + 1):
+        k = kernel[radius + j]
+        if 2 * j > n:  # short axis: no pixel has both neighbours
+            dst[..., : n - j] += k * src[..., j:]
+            dst[..., j:] += k * src[..., : n - j]
+            continue
+        # interior: both neighbours at distance j exist
+        pair = src[..., : n - 2 * j] + src[..., 2 * j :]
+        pair *= k
+        dst[..., j : n - j] += pair
+        # the j pixels at each end have one neighbour inside the frame
+        dst[..., :j] += k * src[..., j : 2 * j]
+        dst[..., n - j :] += k * src[..., n - 2 * j : n - j]
     return out
 
 

@@ -293,8 +293,8 @@ def save_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(16, 11))
-    grid = fig.add_gridspec(3, 4)
+    fig = plt.figure(figsize=(16, 13))
+    grid = fig.add_gridspec(3, 4, height_ratios=(1, 1, 1.3))
     ax_h = fig.add_subplot(grid[0, :2])
     ax_p = fig.add_subplot(grid[0, 2:])
     ax_c = fig.add_subplot(grid[1, :2])
@@ -340,12 +340,14 @@ def save_figure(
     ax_s.set_yticks(ypos, names, fontsize=7)
     ax_s.set(xlabel="median box size / image width", xscale="log")
 
-    examples = [real[0], real[4], (sims[next(iter(sims))][0]), (list(sims.values())[-1][0])]
+    by_name = {stats.name: (stats, img) for stats, img in real}
+    picks = [by_name.get("PtC3", real[0]), by_name.get("PtC2", real[-1])]
+    examples = [*picks, sims["sim default (HAADF)"][0], sims["sim bright field"][0]]
     for j, (stats, img) in enumerate(examples):
         ax = fig.add_subplot(grid[2, j])
         n = min(256, *img.shape)
         ax.imshow(img[:n, :n], cmap="gray")
-        ax.set_title(stats.name, fontsize=8)
+        ax.set_title(f"{stats.name} (256 px crop, size-matched)", fontsize=8)
         ax.axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,13 +71,33 @@ def _spectrum_filter(k2: np.ndarray, length_px: float) -> np.ndarray:
     return base ** np.float32(-0.75)
 
 
+def _unit_field(
+    k2: np.ndarray, weight: np.ndarray, length_px: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a periodic zero-mean, unit-variance (in expectation) Gaussian field with exponential
+    correlation of ``length_px``, float32 (H, W), and its rfft spectrum."""
+    rows = k2.shape[0]
+    cols = 2 * (k2.shape[1] - 1) if weight[0, -1] == 1.0 else 2 * k2.shape[1] - 1
+    amplitude = _spectrum_filter(k2, length_px)
+    amplitude[0, 0] = 0.0
+    # expected variance: sum of weight x E|noise|^2 (= 2) x |filter|^2 / (H W)^2 (Parseval)
+    variance = 2.0 * float(np.sum(weight * amplitude * amplitude)) / (rows * cols) ** 2
+    amplitude *= np.float32(1.0 / math.sqrt(variance))
+    noise = rng.standard_normal((2, *k2.shape), dtype=np.float32)
+    spectrum = np.empty(k2.shape, dtype=np.complex64)
+    spectrum.real = amplitude * noise[0]
+    spectrum.imag = amplitude * noise[1]
+    return sp_fft.irfft2(spectrum, (rows, cols)), spectrum
+
+
 def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTexture:
     """Return a periodic support texture of ``config.shape``, pre-blurred by the probe.
 
-    Each component is white complex Gaussian noise shaped in Fourier space and scaled to its
-    expected RMS (Parseval); the sum 1 + fine + slow is clipped at 0.05 (thin spots), set to 0 where
-    the slow component (smoothed) is below its (1 - support_coverage) quantile (vacuum), blurred by
-    the probe in Fourier space, and differentiated by central differences (periodic).
+    Each component is white complex Gaussian noise shaped in Fourier space and scaled to unit
+    variance (Parseval). The thickness is (1 + texture_rms x fine) x exp(undulation_rms x slow -
+    undulation_rms^2 / 2) (a lognormal slow variation of mean 1), clipped at 0.05 (thin spots), set
+    to 0 where the slow component (smoothed) is below its (1 - support_coverage) quantile (vacuum),
+    blurred by the probe in Fourier space, and differentiated by central differences (periodic).
     """
     rows, cols = config.shape
     ky = np.fft.fftfreq(rows).astype(np.float32)[:, None]
@@ -90,27 +110,17 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
         weight[:, -1] = 1.0
     field = np.ones((rows, cols), dtype=np.float32)
     slow = None
-    for rms, length_nm in (
-        (config.support_texture_rms, config.support_correlation_nm),
-        (config.support_undulation_rms, config.support_undulation_nm),
-    ):
-        if rms <= 0:
-            continue
-        amplitude = _spectrum_filter(k2, length_nm / config.pixel_size_nm)
-        amplitude[0, 0] = 0.0
-        # expected variance of the field: sum of weight x E|noise|^2 (= 2) x |filter|^2 / (H W)^2
-        variance = 2.0 * float(np.sum(weight * amplitude * amplitude)) / (rows * cols) ** 2
-        amplitude *= np.float32(rms / math.sqrt(variance))
-        noise = rng.standard_normal((2, rows, kx.shape[1]), dtype=np.float32)
-        spectrum = np.empty((rows, kx.shape[1]), dtype=np.complex64)
-        spectrum.real = amplitude * noise[0]
-        spectrum.imag = amplitude * noise[1]
-        part = sp_fft.irfft2(spectrum, (rows, cols))
-        field += part
-        if length_nm == config.support_undulation_nm and config.support_coverage < 1:
+    if config.support_texture_rms > 0:
+        fine, _ = _unit_field(k2, weight, config.support_correlation_nm / config.pixel_size_nm, rng)
+        field += np.float32(config.support_texture_rms) * fine
+    if config.support_undulation_rms > 0:
+        length_px = config.support_undulation_nm / config.pixel_size_nm
+        g, spectrum = _unit_field(k2, weight, length_px, rng)
+        sigma = np.float32(config.support_undulation_rms)
+        field *= np.exp(sigma * g - sigma * sigma / 2)  # lognormal thickness, mean 1
+        if config.support_coverage < 1:
             # vacuum outline: the slow component smoothed over a quarter of its length
-            sigma = length_nm / config.pixel_size_nm / 4
-            smooth = np.exp(np.float32(-2 * math.pi**2 * sigma**2) * k2)
+            smooth = np.exp(np.float32(-2 * math.pi**2 * (length_px / 4) ** 2) * k2)
             slow = sp_fft.irfft2(spectrum * smooth, (rows, cols))
     np.maximum(field, np.float32(0.05), out=field)
     present = np.ones((rows, cols), dtype=bool)

@@ -355,5 +355,5 @@ def demo_command(args: argparse.Namespace) -> int:
         return fail(str(exc))
     try:
         return demo_main(config, options, sys.stdout)
-    except RuntimeError as exc:
-        return fail(str(exc))
+    except (RuntimeError, ValueError, ImportError) as exc:  # engine missing, sender failed, ...
+        return fail(f"{type(exc).__name__}: {exc}")

@@ -115,6 +115,7 @@ class Server:
         self._stats = IntervalStats()
         self._started = False
         self._stopped = False
+        self._active_tracks = 0
         self._cleanup: list[Callable[[], None]] = []
         self.endpoints: Endpoints | None = None
 
@@ -272,15 +273,19 @@ class Server:
                 continue
             try:
                 self._emit(outcome, item)
-            except Exception:
-                log.exception("could not publish series %r seq %d", outcome.series, outcome.seq)
-                self.metrics.count_dropped("publish_error")
+            except Exception:  # after the frame was counted: log, keep the worker alive
+                log.exception("internal error after series %r seq %d", outcome.series, outcome.seq)
 
     def _emit(self, result: FrameResult, item: QueuedFrame) -> None:
         m = self.metrics
         t0 = time.perf_counter()
         latency = time.monotonic() - item.received_s
-        self.publisher.send_result(result, latency, particles=self.config.publish.particles)
+        try:
+            self.publisher.send_result(result, latency, particles=self.config.publish.particles)
+        except Exception:
+            log.exception("could not publish series %r seq %d", result.series, result.seq)
+            m.count_dropped("publish_error")
+            return
         t1 = time.perf_counter()
         m.count_processed()
         m.latency.observe(latency)
@@ -289,7 +294,8 @@ class Server:
             m.stage.labels(stage).observe(result.timings.get(stage, 0.0))
         m.stage.labels("publish").observe(t1 - t0)
         m.particles.observe(result.count)
-        m.active_tracks.set(self.processor.active_tracks)
+        self._active_tracks = self.processor.active_tracks  # read by the status thread
+        m.active_tracks.set(self._active_tracks)
         self._set_diameter(result)
         if self.recorder is not None:
             try:
@@ -321,7 +327,8 @@ class Server:
                 self.recorder.close_source(marker.series)
         except Exception:
             log.exception("could not publish/record the end of series %r", marker.series)
-        self.metrics.active_tracks.set(self.processor.active_tracks)
+        self._active_tracks = self.processor.active_tracks
+        self.metrics.active_tracks.set(self._active_tracks)
         log.info("series %r closed (%s)", marker.series, marker.reason)
 
     # -- status -------------------------------------------------------------------------------
@@ -355,7 +362,7 @@ class Server:
             "latency_s_max": float(np.max(latencies)) if latencies else None,
             "engine": self.engine.name,
             "open_series": self.ingest.open_series,
-            "active_tracks": self.processor.active_tracks,
+            "active_tracks": self._active_tracks,
             **acc.as_dict(),
         }
 

@@ -34,9 +34,11 @@ def register(subparsers: Any) -> None:
             "report."
         ),
     )
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="tracker-alone")
     p.add_argument(
-        "--chain-seeds", type=int, nargs="*", default=[1, 2, 3], help="seeds for the whole chain"
+        "--seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15], help="seeds, tracker alone"
+    )
+    p.add_argument(
+        "--chain-seeds", type=int, nargs="*", default=[11, 12, 13], help="seeds, whole chain"
     )
     p.add_argument("--frames", type=int, default=100, help="frames per video (default 100)")
     p.add_argument("--dose", type=float, default=20.0, help="dose (e/px, default 20)")

@@ -21,6 +21,8 @@ class TrackerConfig:
         only when its squared Mahalanobis distance is below it.
     size_in_cost: include the diameter in the Mahalanobis distance (a coasting small track does not
         take a large particle's detection); set size_measurement_sigma_px to the detector's noise.
+    size_cost_cap: the diameter's share of the cost is capped here, so a size jump alone (a particle
+        partly hidden by another, or cut by the field edge) cannot veto a link.
     measurement_sigma_px: localisation error of a detection (px, standard deviation).
     diffusion_sigma_px: Brownian step per frame and axis (px, standard deviation).
     velocity_sigma_px: white-noise acceleration of the low-weight velocity (px per frame^2).
@@ -52,9 +54,10 @@ class TrackerConfig:
     """
 
     max_distance_px: float = 12.0
-    max_candidates: int = 6
+    max_candidates: int = 4
     gate_chi2: float = 16.0
     size_in_cost: bool = True
+    size_cost_cap: float = 8.0
     measurement_sigma_px: float = 0.7
     diffusion_sigma_px: float = 1.5
     velocity_sigma_px: float = 0.05
@@ -84,6 +87,7 @@ class TrackerConfig:
             "size_measurement_sigma_px",
             "drift_max_px",
             "merge_volume_tolerance",
+            "size_cost_cap",
         )
         for name in positive:
             if not float(getattr(self, name)) > 0:

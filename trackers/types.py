@@ -103,6 +103,10 @@ class TrackEvent:
     frame: frame index; t_s: time of that frame (s); parents/children: track ids; x, y: position (px) of the
         event (the child of a merge, the parent of a split, the track for appear/disappear).
     reason: free detail, e.g. "left_field" for a track that disappeared at the edge, "end" at finish().
+
+    Events are reported in the `TrackUpdate` of the frame where they are decided, which can be later
+    than `frame`: appear when the track is confirmed (min_hits - 1 frames later), disappear after
+    max_gap missed frames, merge/split merge_confirm_frames later.
     """
 
     kind: EventKind
@@ -125,7 +129,7 @@ class TrackUpdate:
 
     frame: frame index (0-based count of `update` calls); track_ids: int64 (N,), the track id (>= 1) of
     each detection, aligned with the input; confirmed: bool (N,), True where that track is confirmed;
-    events: events found at this frame; active_tracks: tracks alive after this frame (matched or coasting,
+    events: events decided at this frame (see TrackEvent for their dating); active_tracks: tracks alive after this frame (matched or coasting,
     tentative included); drift_px: estimated stage drift (dx, dy) of this frame against the previous (px).
     """
 

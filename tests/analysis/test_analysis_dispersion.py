@@ -124,6 +124,7 @@ def test_touching_irregular_particles_join_through_contacts() -> None:
     lab[11:50, 44] = 2
     m = frame_metrics(particle_table(lab), lab.shape, config=MetricsConfig(agglomerate_gap_px=0.0))
     assert m["agglomerate_count"] == 1 and m["agglomerate_particle_fraction"] == 1.0
+    assert m["contact_particle_fraction"] == 1.0
 
 
 def ring_centres(n: int, gap: float, radius: float, centre: tuple[float, float]) -> np.ndarray:

@@ -281,3 +281,13 @@ def test_large_label_values_and_split_particles() -> None:
 def test_bad_input_raises_clear_error(labels: np.ndarray, kwargs: dict) -> None:
     with pytest.raises(ValueError):
         particle_table(labels, **kwargs)
+
+
+def test_background_falls_back_to_the_frame_median_in_crowded_tiles() -> None:
+    lab = np.zeros((64, 64), dtype=np.int32)
+    lab[:32, :32] = 1  # fills its whole 32 px tile: no background samples there
+    image = np.where(lab > 0, 500.0, 100.0)
+    image[40:, 40:] = 300.0  # one tile with a different background
+    t = particle_table(lab, image, background_tile_px=32)
+    assert t["intensity_background"][0] == pytest.approx(100.0)  # frame median of the background
+    assert t["intensity_mean"][0] == pytest.approx(400.0)

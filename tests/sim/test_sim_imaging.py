@@ -139,3 +139,16 @@ def test_vacuum_covers_the_requested_fraction_and_holds_no_particles() -> None:
     c = np.round(t["x_true_px"][inside]).astype(int)
     assert r.size >= 5
     assert not vacuum[r, c].any()
+
+
+@pytest.mark.parametrize(("shape", "sigma"), [((64, 70), 0.76), ((40, 33), 3.0), ((9, 12), 4.0)])
+def test_separable_blur_matches_scipy(shape: tuple[int, int], sigma: float) -> None:
+    from nanolive.sim.detector import _blur_axis, gaussian_kernel
+    from scipy import ndimage
+
+    image = np.random.default_rng(0).random(shape).astype(np.float32)
+    kernel = gaussian_kernel(sigma)
+    expect = ndimage.correlate1d(image, kernel, axis=0, mode="constant")
+    expect = ndimage.correlate1d(expect, kernel, axis=1, mode="constant")
+    got = _blur_axis(_blur_axis(image, kernel, 0), kernel, 1)
+    np.testing.assert_allclose(got, expect, atol=1e-6)

@@ -143,3 +143,26 @@ def test_authentic_micrographs_are_analysed_in_place(tmp_path):
     frames = read_csv(tmp_path / "o" / "frames.csv")
     assert len(frames) == len(inputs)
     assert all(int(f["count"]) > 0 for f in frames)  # real micrographs hold particles
+
+
+def write_mrc(path: Path, data: np.ndarray, angstrom_per_px: float) -> None:
+    """Write a minimal MRC2014 file (float32 volume, cell size in Å) without any MRC library."""
+    nz, ny, nx = data.shape
+    head = np.zeros(256, np.int32)
+    as_float = head.view(np.float32)
+    head[0:4] = [nx, ny, nz, 2]  # mode 2 = float32
+    head[7:10] = [nx, ny, nz]
+    as_float[10:13] = [nx * angstrom_per_px, ny * angstrom_per_px, nz * 1.0]
+    as_float[13:16] = 90.0
+    head[16:19] = [1, 2, 3]
+    raw = bytearray(head.tobytes())
+    raw[208:216] = b"MAP " + bytes([0x44, 0x44, 0, 0])  # map id, little-endian stamp
+    path.write_bytes(bytes(raw) + data.astype("<f4").tobytes())
+
+
+def test_mrc_stack_is_read_with_its_pixel_size(tmp_path):
+    data = moving_disks(3).astype(np.float32)
+    write_mrc(tmp_path / "tomo.mrc", data, angstrom_per_px=5.0)
+    source = read_image_file(tmp_path / "tomo.mrc")
+    assert source.is_stack and source.pixel_size_nm == pytest.approx(0.5)
+    np.testing.assert_array_equal(source.frames, data)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from nanolive.stream.cli import main
 from nanolive.stream.watch import DashboardState, render, watch
@@ -73,6 +74,23 @@ def test_acquire_without_a_pipeline_fails_clearly(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "no pipeline took a frame" in result.stderr
+
+
+def test_acquire_streams_a_file_with_its_calibration(running, tmp_path, capsys):
+    import tifffile
+
+    server, client = running()
+    stack = np.stack([disks_image((48, 48), [(20, 14 + 3 * i)], 5, "<u2") for i in range(4)])
+    tifffile.imwrite(tmp_path / "scan.tif", stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"unit": "nm", "axes": "TYX"})  # fmt: skip
+    code = main(["acquire", "--file", str(tmp_path / "scan.tif"), "--repeat", "2", "--fps", "0",
+                 "--endpoint", server.endpoints.ingest])  # fmt: skip
+    assert code == 0
+    assert "sent 8 frames of series 'scan.tif'" in capsys.readouterr().out
+    assert client.wait_for(lambda: len(client.topic("frame")) == 8, 20.0)
+    frames = client.topic("frame")
+    assert [f["seq"] for f in frames] == list(range(8))
+    assert all(f["pixel_size_nm"] == 0.5 and f["count"] == 1 for f in frames)
 
 
 def test_serve_on_a_busy_port_fails_clearly(running, capsys):

@@ -87,3 +87,21 @@ def test_batcher_waits_at_most_max_wait_for_a_fuller_batch():
     waited = time.monotonic() - t0
     assert [f.message.header.seq for f in batch] == [0, 1]
     assert 0.15 <= waited < 1.0  # held until max_wait since no 4th frame came
+
+
+def test_bad_message_log_is_rate_limited_per_reason(caplog):
+    import logging
+
+    from nanolive.stream.ingest import RateLimitedLog
+
+    logger = logging.getLogger("test.ratelimit")
+    limited = RateLimitedLog(logger, interval_s=0.2)
+    with caplog.at_level(logging.WARNING, logger="test.ratelimit"):
+        logged = [limited.warning("non_finite", f"bad {i}") for i in range(5)]
+        assert limited.warning("undecodable", "other reason")  # reasons are independent
+        time.sleep(0.25)
+        assert limited.warning("non_finite", "bad again")
+    assert logged == [True, False, False, False, False]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "bad 0" and messages[1] == "other reason"
+    assert messages[2].startswith("bad again (4 more like this")

@@ -34,3 +34,20 @@ def test_detection_drift_is_robust_to_brownian_steps_and_outliers():
     assert dx == pytest.approx(3.0, abs=0.4)
     assert dy == pytest.approx(5.0, abs=0.4)
     assert detection_drift(pred[:2], det, max_px=15) == (0.0, 0.0)
+
+
+def test_tracker_uses_phase_correlation_when_images_are_given():
+    from nanolive.trackers import Detections, Tracker, TrackerConfig
+
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(30, 226, size=(30, 2))
+    tr = Tracker(TrackerConfig(drift="phase", max_distance_px=4.0))
+    shift = np.array([5.0, 3.0])
+    ids = []
+    for f in range(4):
+        pos = xy + f * shift
+        u = tr.update(Detections.from_arrays(pos[:, 0], pos[:, 1]), image=blobs((256, 256), pos))
+        ids.append(u.track_ids)
+        if f:
+            assert u.drift_px == pytest.approx(tuple(shift), abs=0.6)
+    assert all((i == ids[0]).all() for i in ids)  # 5.8 px steps, 4 px gate: drift made it work

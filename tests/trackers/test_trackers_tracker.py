@@ -202,3 +202,17 @@ def test_bad_input_and_config_are_rejected():
     tr.finish()
     with pytest.raises(RuntimeError, match="finish"):
         tr.update(Detections.empty())
+
+
+def test_finish_decides_a_pending_merge_and_ends_coasting_tracks():
+    tr = Tracker(TrackerConfig(drift="none"))
+    seq = merging_pair(frames_after=2)  # the merge is 1 frame before the end: still pending
+    events = [e for xy, area in seq for e in tr.update(det(xy, area)).events]
+    assert not [e for e in events if e.kind == "merge"]
+    tr.update(det(seq[-1][0][1:], seq[-1][1][1:]))  # the merged particle is not detected
+    final = tr.finish()
+    (merge,) = [e for e in final if e.kind == "merge"]
+    assert merge.frame == 5
+    ends = [e for e in final if e.kind == "disappear"]
+    assert [e.reason for e in ends] == ["end"] and ends[0].parents == merge.children
+    assert tr.finish() == []
