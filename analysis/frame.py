@@ -127,16 +127,20 @@ def frame_metrics(
     return {k: (v if isinstance(v, list) else _plain(v)) for k, v in out.items()}
 
 
+def _counted_in_frame(table: Table, window: Window) -> int:
+    """Particles counted by the unbiased counting frame: those not touching the bottom or right edge
+    (all particles when the table has no bounding boxes)."""
+    if "bbox_row_max" not in table or "bbox_col_max" not in table:
+        return int(np.asarray(table["x"]).size)
+    inside = (np.asarray(table["bbox_row_max"]) < window.rows - 1) & (
+        np.asarray(table["bbox_col_max"]) < window.cols - 1
+    )
+    return int(np.count_nonzero(inside))
+
+
 def _density(table: Table, window: Window, size_nm: float | None) -> dict[str, float]:
     """Number density (unbiased counting frame) and coverage fraction."""
-    counted = int(
-        np.count_nonzero(
-            (np.asarray(table.get("bbox_row_max", np.zeros(0))) < window.rows - 1)
-            & (np.asarray(table.get("bbox_col_max", np.zeros(0))) < window.cols - 1)
-        )
-        if "bbox_row_max" in table
-        else np.asarray(table["x"]).size
-    )
+    counted = _counted_in_frame(table, window)
     out: dict[str, float] = {
         "coverage_fraction": float(np.sum(table["area_px"]) / window.area),
         "density_per_px2": counted / window.area,

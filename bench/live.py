@@ -132,7 +132,7 @@ class ServeProcess:
         """Process id of the pipeline."""
         return self.proc.pid
 
-    def stop(self, timeout_s: float = 60.0) -> int | None:
+    def stop(self, timeout_s: float = 120.0) -> int | None:
         """Stop the pipeline (SIGINT, then SIGKILL after ``timeout_s``); return its exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -402,6 +402,7 @@ class LiveSession:
     def __init__(self, options: ServeOptions) -> None:
         from nanolive.stream.acquire import FrameSender
 
+        self._closed = False
         self.serve = ServeProcess(options)
         self.context = zmq.Context()
         try:
@@ -423,11 +424,20 @@ class LiveSession:
         return out
 
     def close(self) -> dict | None:
-        """Stop everything; return the pipeline's final frame accounting."""
-        self.sender.close()
-        self.subscriber.close()
-        self.serve.stop()
-        self.context.term()
+        """Stop everything (once); return the pipeline's final frame accounting (None if the
+        pipeline did not report it: see ``serve.lines`` and ``serve.proc.returncode``)."""
+        if not self._closed:
+            self._closed = True
+            self.sender.close()
+            self.subscriber.close()
+            self.serve.stop()
+            self.context.term()
+            if self.serve.final_accounting is None:
+                log.error(
+                    "serve exited with %s and no accounting; last output: %s",
+                    self.serve.proc.returncode,
+                    " | ".join(self.serve.lines[-8:]),
+                )
         return self.serve.final_accounting
 
     def __enter__(self) -> LiveSession:

@@ -129,6 +129,11 @@ def run_session(
             if level.fps is not None and result["saturated"]:
                 saturated_at = min(level.fps, saturated_at or level.fps)
         accounting = session.close()
+        if accounting is None:
+            skipped[f"{options.engine} {batching} accounting"] = (
+                f"serve exit code {session.serve.proc.returncode}; last output: "
+                + " | ".join(session.serve.lines[-5:])
+            )
     return results, accounting
 
 

@@ -164,10 +164,11 @@ def time_dense_lap(dets: Sequence[Detections], non_link_cost: float = 16.0) -> f
     return (time.perf_counter() - t0) * 1e3
 
 
-def run(counts: Sequence[int], frames: int, seed: int) -> dict[str, object]:
-    """Return the benchmark results as a JSON-ready dict."""
+def run(counts: Sequence[int], frames: int, seed: int, one_core: bool = True) -> dict[str, object]:
+    """Return the benchmark results as a JSON-ready dict; `one_core` pins this process to one CPU
+    core first (it stays pinned)."""
     rng = np.random.default_rng(seed)
-    core = pin_one_core()
+    core = pin_one_core() if one_core else None
     rows = []
     for n in counts:
         dets = scene(n, frames, rng)

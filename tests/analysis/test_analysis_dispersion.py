@@ -331,3 +331,16 @@ def test_gap_links_reusing_pairs_equal_a_fresh_search() -> None:
     reused = gap_links(x, y, radius, 2.0, tree, near)
     assert len(fresh) > 10
     assert sorted(map(tuple, fresh)) == sorted(map(tuple, reused))
+
+
+def test_density_uses_the_unbiased_counting_frame() -> None:
+    """Particles cut by the top or left edge count, those cut by the bottom or right edge do not."""
+    lab = np.zeros((100, 100), dtype=np.int32)
+    lab[0:5, 40:45] = 1  # top edge: counted
+    lab[40:45, 0:5] = 2  # left edge: counted
+    lab[95:100, 40:45] = 3  # bottom edge: not counted
+    lab[40:45, 95:100] = 4  # right edge: not counted
+    lab[50:55, 50:55] = 5  # interior: counted
+    m = frame_metrics(particle_table(lab), lab.shape)
+    assert m["count"] == 5 and m["count_edge"] == 4
+    assert m["density_per_px2"] == pytest.approx(3 / 10000)

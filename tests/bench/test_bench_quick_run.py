@@ -86,6 +86,7 @@ def test_live_levels_account_for_every_frame(results: dict) -> None:
             assert lv["cpu_cores_used"] > 0 and lv["peak_rss_mb"] > 0
             sent_total += lv["sent"]
         acc = session["accounting"]
+        assert acc is not None, live["skipped"]
         assert acc["in_flight"] == 0
         assert acc["received"] == sent_total
     offered = [

@@ -1,0 +1,21 @@
+"""The speed benchmark runs and its scene is what it claims (timings are not asserted)."""
+
+import numpy as np
+from nanolive.bench.tracker_speed import run, scene, separated_points
+from scipy.spatial import cKDTree
+
+
+def test_scene_points_are_separated_and_frames_shuffled():
+    rng = np.random.default_rng(0)
+    pts = separated_points(300, 300.0, 10.0, rng)
+    assert pts.shape == (300, 2)
+    assert cKDTree(pts).query(pts, k=2)[0][:, 1].min() >= 10.0
+    frames = scene(200, 3, rng)
+    assert len(frames) == 3 and all(180 < len(f) < 220 for f in frames)
+
+
+def test_benchmark_reports_every_count_and_the_references():
+    out = run([40, 80], frames=10, seed=1, one_core=False)
+    assert [r["particles"] for r in out["results"]] == [40, 80]
+    assert all(r["ms_per_frame_median"] > 0 for r in out["results"])
+    assert out["reference_1000"]["kalman_speedup"] > 0
