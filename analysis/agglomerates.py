@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .pointpattern import WeightedPairs
@@ -42,14 +40,15 @@ def gap_links(
     reach = 2.0 * float(radius.max()) + gap_px
     if near is not None and reach <= near.max_radius:
         forward = near.source < near.target
-        pairs = np.column_stack([near.source[forward], near.target[forward]])
+        first, second, d = near.source[forward], near.target[forward], near.distance[forward]
     else:
         tree = tree if tree is not None else cKDTree(np.column_stack([x, y]))
         pairs = tree.query_pairs(reach, output_type="ndarray")
-    dx, dy = x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]]
-    d = np.sqrt(dx * dx + dy * dy)
-    close = d - radius[pairs[:, 0]] - radius[pairs[:, 1]] <= gap_px
-    return pairs[close].astype(np.intp)
+        first, second = pairs[:, 0], pairs[:, 1]
+        dx, dy = x[first] - x[second], y[first] - y[second]
+        d = np.sqrt(dx * dx + dy * dy)
+    close = d - radius[first] - radius[second] <= gap_px
+    return np.column_stack([first[close], second[close]]).astype(np.intp)
 
 
 def contact_links(group: np.ndarray) -> np.ndarray:
@@ -60,14 +59,48 @@ def contact_links(group: np.ndarray) -> np.ndarray:
     return np.column_stack([head[members], members]).astype(np.intp)
 
 
+def _roots(n: int, links: np.ndarray, parent: np.ndarray | None = None) -> np.ndarray:
+    """Smallest particle index of the connected component of every particle (graph of ``links``,
+    added to the forest ``parent`` when given: an array of roots, parent[i] <= i).
+
+    Vectorised union-find: every round hooks the larger root of each link that still joins two trees
+    onto the smaller one, then jumps pointers until every particle points at its root. Pointers only
+    ever go to smaller indices, so no cycle forms, and each round removes at least one root."""
+    parent = np.arange(n) if parent is None else parent.copy()
+    u, v = links[:, 0], links[:, 1]
+    while u.size:
+        pu, pv = parent[u], parent[v]
+        apart = pu != pv
+        if not apart.any():
+            break
+        u, v, pu, pv = u[apart], v[apart], pu[apart], pv[apart]
+        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return parent
+
+
+def _component_ids(roots: np.ndarray) -> np.ndarray:
+    """Component number 0, 1, ... of every particle, numbered in order of their smallest particle
+    (as scipy's ``connected_components`` numbers them)."""
+    is_root = roots == np.arange(roots.size)
+    return (np.cumsum(is_root) - 1)[roots]
+
+
 def _components(n: int, links: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(links.shape[0]), (links[:, 0], links[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """Component number of every particle in the graph of ``links`` (see :func:`_component_ids`)."""
+    return _component_ids(_roots(n, links))
 
 
-def _topology(n: int, links: np.ndarray, ring_min: int) -> dict[str, float | int]:
-    """Chain and ring counts from the components of the gap-link graph."""
-    component = _components(n, links)
+def _topology(
+    n: int, links: np.ndarray, roots: np.ndarray, ring_min: int
+) -> dict[str, float | int]:
+    """Chain and ring counts from the components (``roots``, see :func:`_roots`) of the gap-link
+    graph ``links``."""
+    component = _component_ids(roots)
     n_comp = int(component.max()) + 1
     size = np.bincount(component, minlength=n_comp)
     degree = np.bincount(links.ravel(), minlength=n)
@@ -120,11 +153,11 @@ def agglomerate_metrics(
         }
     radius = 0.5 * np.asarray(table["diameter_equivalent_px"], dtype=np.float64)
     gaps = gap_links(x, y, radius, gap_px, tree, near)
-    links = gaps
+    gap_roots = _roots(n, gaps)
+    roots = gap_roots
     if "contact_group" in table:
-        links = np.concatenate([gaps, contact_links(np.asarray(table["contact_group"]))])
-    component = _components(n, links)
-    size = np.bincount(component)
+        roots = _roots(n, contact_links(np.asarray(table["contact_group"])), gap_roots)
+    size = np.bincount(roots)
     groups = size[size >= 2]
     histogram = np.bincount(
         np.minimum(groups, SIZE_HISTOGRAM_MAX) - 2, minlength=SIZE_HISTOGRAM_MAX - 1
@@ -140,5 +173,5 @@ def agglomerate_metrics(
         "agglomerate_size_max": int(groups.max()) if groups.size else 0,
         "agglomerate_size_histogram_counts": [int(c) for c in histogram],
     }
-    out.update(_topology(n, gaps, ring_min))
+    out.update(_topology(n, gaps, gap_roots, ring_min))
     return out

@@ -154,7 +154,7 @@ def _sizes(table: Table, edge: np.ndarray, unit: str, scale: float) -> dict[str,
     """Size statistics and fixed-bin histogram of the particles not cut by the frame edge."""
     diameters = np.asarray(table["diameter_equivalent_px"], dtype=np.float64)[~edge] * scale
     out: dict[str, float | list] = dict(size_statistics(diameters, unit))
-    out[f"diameter_equivalent_histogram_edges_{unit}"] = [float(e) for e in histogram_edges(unit)]
+    out[f"diameter_equivalent_histogram_edges_{unit}"] = histogram_edges(unit).tolist()
     out["diameter_equivalent_histogram_counts"] = size_histogram(diameters, unit)
     feret = table.get("diameter_feret_max_px")
     out[f"diameter_feret_max_mean_{unit}"] = (
@@ -167,8 +167,9 @@ def _sizes(table: Table, edge: np.ndarray, unit: str, scale: float) -> dict[str,
 
 def _shapes(table: Table, edge: np.ndarray) -> dict[str, float]:
     """Mean shape descriptors of the particles not cut by the frame edge."""
+    interior = ~edge
     return {
-        f"{name}_mean": _nanmean(np.asarray(table[name], dtype=np.float64)[~edge])
+        f"{name}_mean": _nanmean(np.asarray(table[name], dtype=np.float64)[interior])
         if name in table
         else math.nan
         for name in ("circularity", "aspect_ratio", "solidity", "convexity", "eccentricity")
@@ -224,7 +225,7 @@ def _pair_correlation_summary(
         "pair_correlation_below_0p5s": float(np.mean(short))
         if np.all(np.isfinite(short))
         else math.nan,
-        "pair_correlation": [float(v) for v in g],
+        "pair_correlation": g.tolist(),
     }
     if finite.any():
         k = int(np.nanargmax(np.where(finite, g, -np.inf)))

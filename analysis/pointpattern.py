@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .binning import bin_index
+
 CSR_BAND_95 = 1.42
 PAIR_CORRELATION_BIN = 0.1  # in units of the mean spacing s
 PAIR_CORRELATION_MAX = 2.0  # in units of s
@@ -57,17 +59,22 @@ class Window:
 
     def border_distance(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Distance of points to the nearest window edge, px."""
-        return self.edge_distances(x, y).min(axis=1)
+        return np.minimum(
+            np.minimum(x + 0.5, self.cols - 0.5 - x), np.minimum(y + 0.5, self.rows - 0.5 - y)
+        )
 
     def circle_fraction_inside(self, x: np.ndarray, y: np.ndarray, r: np.ndarray) -> np.ndarray:
         """Fraction of the circumference of the circle (x, y, r) inside the window (r <= half the
         shorter side; arcs cut by two adjacent edges are not counted twice)."""
-        e = self.edge_distances(x, y)
+        radius = np.maximum(r, 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.arccos(np.clip(e / np.maximum(r, 1e-12)[:, None], 0.0, 1.0))
-        outside = 2.0 * alpha.sum(axis=1)
-        for a, b in ((0, 2), (0, 3), (1, 2), (1, 3)):
-            outside -= np.maximum(0.0, alpha[:, a] + alpha[:, b] - np.pi / 2)
+            left, right, top, bottom = (
+                np.arccos(np.clip(e / radius, 0.0, 1.0))
+                for e in (x + 0.5, self.cols - 0.5 - x, y + 0.5, self.rows - 0.5 - y)
+            )
+        outside = 2.0 * (((left + right) + top) + bottom)
+        for a, b in ((left, top), (left, bottom), (right, top), (right, bottom)):
+            outside -= np.maximum(0.0, a + b - np.pi / 2)
         return np.clip(1.0 - outside / (2.0 * np.pi), 1e-6, 1.0)
 
 
@@ -153,12 +160,14 @@ def weighted_pairs(
         none = np.zeros(0, dtype=np.intp)
         return WeightedPairs(none, none, np.zeros(0), np.zeros(0), radius)
     pairs = tree.query_pairs(radius, output_type="ndarray")
-    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    dx, dy = x[i] - x[j], y[i] - y[j]
-    d = np.sqrt(dx * dx + dy * dy)
+    first, second = pairs[:, 0], pairs[:, 1]
+    dx, dy = x[first] - x[second], y[first] - y[second]
+    half = np.sqrt(dx * dx + dy * dy)  # equal for (i, j) and (j, i): negation is exact
+    i = np.concatenate([first, second])
+    j = np.concatenate([second, first])
+    d = np.concatenate([half, half])
     weight = np.ones(d.size)
-    cut = d > window.border_distance(x, y)[i]  # only circles reaching past the border need a weight
+    cut = np.flatnonzero(d > window.border_distance(x, y)[i])  # circles reaching past the border
     weight[cut] = 1.0 / window.circle_fraction_inside(x[i[cut]], y[i[cut]], d[cut])
     return WeightedPairs(i, j, d, weight, radius)
 
@@ -168,7 +177,13 @@ def besag_l(pairs: WeightedPairs, n: int, window: Window, radii: np.ndarray) -> 
     radii = np.asarray(radii, dtype=np.float64)
     if n < 2:
         return np.full(radii.shape, np.nan)
-    counts = np.array([pairs.weight[pairs.distance <= r].sum() for r in radii.ravel()])
+    flat = np.sort(radii.ravel())
+    # weight of the pairs in each shell between consecutive sorted radii, then cumulated
+    shell = np.zeros(pairs.distance.size, dtype=np.intp)
+    for r in flat:
+        shell += pairs.distance > r
+    within = np.cumsum(np.bincount(shell, weights=pairs.weight, minlength=flat.size + 1))
+    counts = within[np.searchsorted(flat, radii.ravel(), side="left")]
     k = window.area / (n * (n - 1)) * counts.reshape(radii.shape)
     return np.where(radii <= pairs.max_radius, np.sqrt(k / np.pi), np.nan)
 
@@ -177,7 +192,19 @@ def pair_correlation(pairs: WeightedPairs, n: int, window: Window, edges: np.nda
     """Pair-correlation g(r) in the annuli between ``edges`` (px); NaN beyond the valid radius."""
     if n < 2:
         return np.full(edges.size - 1, np.nan)
-    sums, _ = np.histogram(pairs.distance, bins=edges, weights=pairs.weight)
+    sums = _histogram(pairs.distance, edges, pairs.weight)
     ring_area = np.pi * (edges[1:] ** 2 - edges[:-1] ** 2)
     g = window.area / (n * (n - 1)) * sums / ring_area
     return np.where(edges[1:] <= pairs.max_radius, g, np.nan)
+
+
+def _histogram(values: np.ndarray, edges: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted sums of ``values`` in the bins between increasing ``edges`` with np.histogram's rule
+    (bins closed on the left, the last one on both sides, values outside ignored), summed directly
+    (np.histogram sorts the values and differences cumulative sums)."""
+    nbins = edges.size - 1
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    if not inside.all():
+        values, weights = values[inside], weights[inside]
+    index = bin_index(values, edges)  # a value on the last edge gets the last bin
+    return np.bincount(index, weights=weights, minlength=nbins)

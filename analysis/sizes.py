@@ -12,28 +12,51 @@ import math
 
 import numpy as np
 
+from .binning import bin_index
+
 BINS_PER_DECADE = 10
 
 
 def histogram_edges(unit: str) -> np.ndarray:
     """Fixed diameter-bin edges for ``unit`` "nm" (0.1 nm .. 10 um) or "px" (1 px .. 10,000 px)."""
-    if unit == "nm":
-        k = np.arange(-BINS_PER_DECADE, 4 * BINS_PER_DECADE + 1)
-    elif unit == "px":
-        k = np.arange(0, 4 * BINS_PER_DECADE + 1)
-    else:
+    return _EDGES[_check_unit(unit)].copy()
+
+
+def _check_unit(unit: str) -> str:
+    if unit not in _EDGES:
         raise ValueError(f"unit must be 'nm' or 'px', got {unit!r}")
-    return 10.0 ** (k / BINS_PER_DECADE)
+    return unit
+
+
+_EDGES: dict[str, np.ndarray] = {
+    "nm": 10.0 ** (np.arange(-BINS_PER_DECADE, 4 * BINS_PER_DECADE + 1) / BINS_PER_DECADE),
+    "px": 10.0 ** (np.arange(0, 4 * BINS_PER_DECADE + 1) / BINS_PER_DECADE),
+}
 
 
 def size_histogram(diameters: np.ndarray, unit: str) -> list[int]:
     """Counts of ``diameters`` (in ``unit``) in the fixed bins of :func:`histogram_edges`."""
-    edges = histogram_edges(unit)
+    edges = _EDGES[_check_unit(unit)]
     values = np.asarray(diameters, dtype=np.float64)
     values = values[np.isfinite(values)]
     clipped = np.clip(values, edges[0], np.nextafter(edges[-1], 0.0))
-    counts, _ = np.histogram(clipped, bins=edges)
-    return [int(c) for c in counts]
+    # bins closed on the left, as np.histogram; clipping keeps every value below the last edge
+    index = bin_index(clipped, edges, log=True)
+    return np.bincount(index, minlength=edges.size - 1).tolist()
+
+
+def _percentile(ordered: np.ndarray, q: float) -> float:
+    """The q-th percentile of sorted values, by np.percentile's default (linear) rule, bit for bit:
+    virtual index (n - 1) q / 100, interpolated from the side of the nearer neighbour."""
+    n = ordered.size
+    virtual = (n - 1) * (q / 100.0)
+    if virtual >= n - 1:
+        return float(ordered[-1])
+    below = math.floor(virtual)
+    gamma = virtual - below
+    a, b = float(ordered[below]), float(ordered[below + 1])
+    diff = b - a
+    return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 def size_statistics(diameters: np.ndarray, unit: str) -> dict[str, float]:
@@ -45,11 +68,16 @@ def size_statistics(diameters: np.ndarray, unit: str) -> dict[str, float]:
     values = values[np.isfinite(values)]
     nan = math.nan
     if values.size:
-        mean = float(values.mean())
-        d10, d50, d90 = (float(v) for v in np.percentile(values, [10.0, 50.0, 90.0]))
+        ordered = np.sort(values)
+        mean = float(values.sum() / values.size)
+        d10, d50, d90 = (_percentile(ordered, q) for q in (10.0, 50.0, 90.0))
     else:
         mean = d10 = d50 = d90 = nan
-    std = float(values.std(ddof=1)) if values.size > 1 else nan
+    if values.size > 1:  # as np.std(ddof=1): pairwise sum of squared deviations
+        deviation = values - values.sum(keepdims=True) / values.size
+        std = math.sqrt(float((deviation * deviation).sum() / (values.size - 1)))
+    else:
+        std = nan
     cv = std / mean if values.size > 1 and mean > 0 else nan
     prefix = "diameter_equivalent"
     return {

@@ -20,6 +20,9 @@ from scipy.spatial import Delaunay, QhullError
 
 from .pointpattern import Window
 
+NEXT = np.array([1, 2, 0])  # corner k + 1 of corner k of a triangle
+AFTER_NEXT = np.array([2, 0, 1])  # corner k + 2
+
 NAN_RESULT: dict[str, float | int] = {
     "voronoi_area_cv": math.nan,
     "voronoi_cell_count_used": 0,
@@ -30,17 +33,18 @@ NAN_RESULT: dict[str, float | int] = {
 
 def _circumcentres(p: np.ndarray) -> np.ndarray:
     """Circumcentres of triangles p (m, 3, 2)."""
-    a, b, c = p[:, 0], p[:, 1], p[:, 2]
-    ab, ac = b - a, c - a
-    d = 2.0 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
-    ab2, ac2 = (ab**2).sum(1), (ac**2).sum(1)
-    ux = (ac[:, 1] * ab2 - ab[:, 1] * ac2) / d
-    uy = (ab[:, 0] * ac2 - ac[:, 0] * ab2) / d
-    return a + np.column_stack([ux, uy])
+    ox, oy = _circumcentres_xy(p[:, :, 0].T, p[:, :, 1].T)
+    return np.column_stack([ox, oy])
 
 
-def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+def _circumcentres_xy(cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of the circumcentres of triangles whose corner k is at (cx[k], cy[k]) (arrays (3, m))."""
+    ax, ay = cx[0], cy[0]
+    abx, aby = cx[1] - ax, cy[1] - ay
+    acx, acy = cx[2] - ax, cy[2] - ay
+    d = 2.0 * (abx * acy - aby * acx)
+    ab2, ac2 = abx * abx + aby * aby, acx * acx + acy * acy
+    return ax + (acy * ab2 - aby * ac2) / d, ay + (abx * ac2 - acx * ab2) / d
 
 
 def voronoi_areas(
@@ -48,17 +52,31 @@ def voronoi_areas(
 ) -> np.ndarray:
     """Voronoi cell area of every point (px^2; meaningless for points on the convex hull);
     ``centres`` are the triangles' circumcentres when already known."""
-    s = tri.simplices
-    p = points[s]
-    o = _circumcentres(p) if centres is None else centres
-    orientation = np.sign(_cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
-    area = np.zeros(points.shape[0])
-    for k in range(3):
-        a, b, c = p[:, k], p[:, (k + 1) % 3], p[:, (k + 2) % 3]
-        m_ab, m_ac = 0.5 * (a + b), 0.5 * (a + c)
-        part = 0.5 * (_cross(m_ab - a, o - a) + _cross(o - a, m_ac - a))
-        area += np.bincount(s[:, k], weights=orientation * part, minlength=points.shape[0])
-    return area
+    corners = np.ascontiguousarray(tri.simplices.T)
+    cx, cy = points[:, 0][corners], points[:, 1][corners]
+    if centres is None:
+        ox, oy = _circumcentres_xy(cx, cy)
+    else:
+        ox, oy = centres[:, 0], centres[:, 1]
+    return _voronoi_areas(points.shape[0], corners, cx, cy, ox, oy)
+
+
+def _voronoi_areas(
+    n: int, corners: np.ndarray, cx: np.ndarray, cy: np.ndarray, ox: np.ndarray, oy: np.ndarray
+) -> np.ndarray:
+    """Voronoi cell areas from the triangles' corner indices ``corners`` (3, m), their coordinates
+    cx, cy (3, m) and circumcentres ox, oy (m,), all corners at once: for corner a with the
+    next corners b and c, the signed area of (a, midpoint ab, o, midpoint ac)."""
+    bx, by = cx[NEXT], cy[NEXT]
+    orientation = np.sign((bx[0] - cx[0]) * (cy[2] - cy[0]) - (by[0] - cy[0]) * (cx[2] - cx[0]))
+    oax, oay = ox - cx, oy - cy
+    mbx, mby = 0.5 * (cx + bx) - cx, 0.5 * (cy + by) - cy
+    mcx, mcy = 0.5 * (cx + cx[AFTER_NEXT]) - cx, 0.5 * (cy + cy[AFTER_NEXT]) - cy
+    part = 0.5 * ((mbx * oay - mby * oax) + (oax * mcy - oay * mcx))
+    # one sum per corner slot k, the three added in slot order
+    slot = corners + (np.arange(3) * n)[:, None]
+    sums = np.bincount(slot.ravel(), weights=(orientation * part).ravel(), minlength=3 * n)
+    return sums[:n] + sums[n : 2 * n] + sums[2 * n :]
 
 
 def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[str, float | int]:
@@ -71,46 +89,57 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
         tri = Delaunay(points)
     except (QhullError, ValueError):
         return dict(NAN_RESULT)
-    on_hull = np.zeros(n, dtype=bool)
-    on_hull[tri.convex_hull.ravel()] = True
-    on_hull |= np.bincount(tri.simplices.ravel(), minlength=n) == 0  # duplicates left out by Qhull
-    o = _circumcentres(points[tri.simplices])
-    outside = (
-        (o[:, 0] < -0.5)
-        | (o[:, 0] > window.cols - 0.5)
-        | (o[:, 1] < -0.5)
-        | (o[:, 1] > window.rows - 0.5)
-    )
+    corners = np.ascontiguousarray(tri.simplices.T)
+    # hull edges: the two corners other than k of every triangle without a neighbour opposite k
+    open_side = tri.neighbors.T == -1
+    on_hull = np.bincount(corners.ravel(), minlength=n) == 0  # duplicates left out by Qhull
+    on_hull[corners[NEXT][open_side]] = True
+    on_hull[corners[AFTER_NEXT][open_side]] = True
+    cx, cy = x[corners], y[corners]
+    ox, oy = _circumcentres_xy(cx, cy)
+    outside = (ox < -0.5) | (ox > window.cols - 0.5) | (oy < -0.5) | (oy > window.rows - 0.5)
     touches_outside = np.zeros(n, dtype=bool)
-    touches_outside[tri.simplices[outside].ravel()] = True
+    touches_outside[corners[:, outside].ravel()] = True
     valid = ~on_hull & ~touches_outside
-    areas = voronoi_areas(points, tri, o)[valid]
+    areas = _voronoi_areas(n, corners, cx, cy, ox, oy)[valid]
     cv = float(areas.std(ddof=1) / areas.mean()) if areas.size > 1 else math.nan
     out: dict[str, float | int] = {
         "voronoi_area_cv": cv,
         "voronoi_cell_count_used": int(areas.size),
     }
-    out.update(_bond_order(points, tri, ~on_hull))
+    out.update(_bond_order_corners(n, corners, cx, cy, ~on_hull))
     return out
 
 
 def _bond_order(points: np.ndarray, tri: Delaunay, use: np.ndarray) -> dict[str, float]:
     """Mean |psi_6| and |psi_4| over the points in ``use`` (not on the hull: each of their Delaunay
     edges belongs to exactly two triangles, so counting edges per triangle weights them equally)."""
-    s = tri.simplices
-    i = np.concatenate([s[:, 0], s[:, 1], s[:, 2], s[:, 1], s[:, 2], s[:, 0]])
-    j = np.concatenate([s[:, 1], s[:, 2], s[:, 0], s[:, 0], s[:, 1], s[:, 2]])
-    dx = points[j, 0] - points[i, 0]
-    dy = points[j, 1] - points[i, 1]
-    u = (dx + 1j * dy) / np.sqrt(dx * dx + dy * dy)
-    u2 = u * u
-    u4 = u2 * u2
-    n = points.shape[0]
-    degree = np.maximum(np.bincount(i, minlength=n), 1)
+    corners = np.ascontiguousarray(tri.simplices.T)
+    cx, cy = points[:, 0][corners], points[:, 1][corners]
+    return _bond_order_corners(points.shape[0], corners, cx, cy, use)
+
+
+def _bond_order_corners(
+    n: int, corners: np.ndarray, cx: np.ndarray, cy: np.ndarray, use: np.ndarray
+) -> dict[str, float]:
+    """:func:`_bond_order` from the triangles' corner indices and coordinates (3, m).
+
+    Side k of a triangle runs from corner k to corner k + 1 and is a bond of both; seen from corner
+    k + 1 its direction is reversed, which leaves exp(i k theta) unchanged for even k. So corner k
+    collects sides k and k + 2 (the side arriving at it), and with cos / sin of the multiple angles
+    from the unit vector by the double-angle formulas no trigonometric function is needed."""
+    dx, dy = cx[NEXT] - cx, cy[NEXT] - cy
+    length = np.sqrt(dx * dx + dy * dy)
+    c1, s1 = dx / length, dy / length
+    c2, s2 = c1 * c1 - s1 * s1, 2.0 * c1 * s1
+    c4, s4 = c2 * c2 - s2 * s2, 2.0 * c2 * s2
+    c6, s6 = c4 * c2 - s4 * s2, c4 * s2 + s4 * c2
+    index = corners.ravel()
+    degree = np.maximum(2 * np.bincount(index, minlength=n), 1)
     out: dict[str, float] = {}
-    for k, uk in ((6, u4 * u2), (4, u4)):
-        re = np.bincount(i, weights=uk.real, minlength=n) / degree
-        im = np.bincount(i, weights=uk.imag, minlength=n) / degree
+    for k, c, s in ((6, c6, s6), (4, c4, s4)):
+        re = np.bincount(index, weights=(c + c[AFTER_NEXT]).ravel(), minlength=n) / degree
+        im = np.bincount(index, weights=(s + s[AFTER_NEXT]).ravel(), minlength=n) / degree
         modulus = np.sqrt(re * re + im * im)[use]
         out[f"bond_order_psi{k}_mean"] = float(modulus.mean()) if modulus.size else math.nan
     return out

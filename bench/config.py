@@ -40,7 +40,8 @@ class BenchConfig:
         level_s: sending time of one load level (s).
         sizes_px: frame sides of the frame-size sweep (px), measured at the maximum rate.
         batch_settings: batching settings compared at ``target_fps`` and at the maximum rate.
-        engines: engine backends to try ("classical", "onnx", ...); unavailable ones are reported, skipped.
+        engines: engine backends to try ("classical", "onnx", "onnx-int8" = the INT8 ONNX model, ...);
+            unavailable ones are reported and skipped.
         target_fps: the issue's sustained rate (frames/s) used for the batching and engine comparisons.
         noop: also measure the no-op engine (the framework's own overhead).
     Offline comparisons (same simulated frames with ground truth)
@@ -51,6 +52,8 @@ class BenchConfig:
         engine_budget_s: time spent per point of the engine-only curve (s; at least one call).
         particle_counts: particle counts of the tracker + metrics scaling curve.
         scaling_frames: frames per particle count.
+        backend_frames: 512 x 512 frames per backend of the engine-backend table (network vs whole
+            segment call, nanolive.bench.engine_speed); backend_threads: CPU thread counts tried.
     seed: simulator seed (frames are deterministic for a seed).
     time_budget_s: wall time the whole run may take (s); live levels that would start after
         ``time_budget_s - level_reserve_s`` are skipped and reported as skipped.
@@ -67,7 +70,7 @@ class BenchConfig:
         BatchSetting(4, 10.0),
         BatchSetting(8, 50.0),
     )
-    engines: tuple[str, ...] = ("classical", "onnx")
+    engines: tuple[str, ...] = ("classical", "onnx", "onnx-int8")
     target_fps: float = 15.0
     noop: bool = True
     compare_frames: int = 30
@@ -77,6 +80,8 @@ class BenchConfig:
     engine_budget_s: float = 4.0
     particle_counts: tuple[int, ...] = (100, 300, 1000, 3000, 10000)
     scaling_frames: int = 15
+    backend_frames: int = 6
+    backend_threads: tuple[int, ...] = (1, 2)
     seed: int = 0
     time_budget_s: float = 570.0
     level_reserve_s: float = 30.0
@@ -91,6 +96,8 @@ class BenchConfig:
             raise ValueError("level_s, engine_budget_s and target_fps must be > 0")
         if not self.batch_settings or not self.engines:
             raise ValueError("batch_settings and engines must not be empty")
+        if self.backend_frames < 1 or not self.backend_threads or min(self.backend_threads) < 0:
+            raise ValueError("backend_frames must be >= 1 and backend_threads non-empty, >= 0")
         if self.compare_frames < 3 or self.scaling_frames < 3:
             raise ValueError("compare_frames and scaling_frames must be >= 3")
         if not 1 <= self.particlespy_frames <= self.compare_frames:
@@ -127,6 +134,8 @@ class BenchConfig:
             engine_budget_s=0.5,
             particle_counts=(100, 1000),
             scaling_frames=5,
+            backend_frames=2,
+            backend_threads=(1,),
             time_budget_s=180.0,
             level_reserve_s=10.0,
         )

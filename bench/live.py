@@ -85,7 +85,9 @@ class ServeOptions:
             record_dir,
         ]
         if self.engine != "noop":
-            args += ["--engine", self.engine]
+            from .backends import serve_args
+
+            args += serve_args(self.engine)
         return head + args + list(self.extra)
 
 
@@ -217,9 +219,14 @@ class ResultSubscriber:
         while not self._stop.is_set():
             if not poller.poll(50):
                 continue
-            topic, payload = self.socket.recv_multipart()
+            parts = self.socket.recv_multipart()
             now = time.time()
-            data = msgpack.unpackb(payload, raw=False)
+            try:
+                topic, payload = parts
+                data = msgpack.unpackb(payload, raw=False)
+            except ValueError:  # msgpack's errors derive from ValueError
+                log.error("unexpected result message of %d parts; ignored", len(parts))
+                continue
             with self._cond:
                 if topic == b"frame":
                     log_ = self.series.setdefault(data["series"], SeriesLog())
@@ -331,6 +338,7 @@ def run_level(level: Level, serve: ServeProcess, sender: object, sub: ResultSubs
     series = f"bench-{level.name}-{time.monotonic_ns()}"
     before = promtext.scrape(serve.metrics_url)
     usage0 = process_usage(serve.pid)
+    own0 = process_usage(os.getpid())
     wall0 = time.monotonic()
     sent_t, saturated = send_level(level, series, sender, sub)
     sent = len(sent_t)
@@ -345,6 +353,7 @@ def run_level(level: Level, serve: ServeProcess, sender: object, sub: ResultSubs
     wall = time.monotonic() - wall0
     after = promtext.scrape(serve.metrics_url)
     usage1 = process_usage(serve.pid)
+    own1 = process_usage(os.getpid())
     arrivals = list(sub.series.get(series, SeriesLog()).arrivals)
     latencies = [a.arrived_t - a.sent_t for a in arrivals]
     drops = promtext.drops_by_reason(before, after)
@@ -374,6 +383,7 @@ def run_level(level: Level, serve: ServeProcess, sender: object, sub: ResultSubs
         "stage_ms": promtext.stage_means_ms(before, after),
         "batch_size_mean": promtext.batch_size_mean(before, after),
         "cpu_cores_used": (usage1["cpu_s"] - usage0["cpu_s"]) / wall if wall > 0 else None,
+        "load_generator_cpu_cores": (own1["cpu_s"] - own0["cpu_s"]) / wall if wall > 0 else None,
         "rss_mb": usage1["rss_mb"],
         "peak_rss_mb": usage1["peak_rss_mb"],
         "particles_per_frame_mean": float(np.mean([a.count for a in arrivals]))
@@ -418,7 +428,8 @@ class LiveSession:
     def run(self, level: Level) -> dict:
         """Run one level and return its measurements (engine name included)."""
         out = run_level(level, self.serve, self.sender, self.subscriber)
-        out["engine"] = self.serve.engine
+        out["engine"] = self.serve.options.engine
+        out["engine_reported"] = self.serve.engine
         out["max_batch"] = self.serve.options.max_batch
         out["max_wait_ms"] = self.serve.options.max_wait_ms
         return out

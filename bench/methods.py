@@ -72,12 +72,12 @@ class MethodRun:
 
 def run_ours(frames: Sequence[TruthFrame], engine_name: str = "classical") -> MethodRun:
     """Run the pipeline core (engine, measurement, tracking, frame metrics) frame by frame."""
-    from nanolive.engines.base import EngineConfig
-    from nanolive.engines.registry import create_engine
     from nanolive.stream.pipeline import FrameInput, FrameProcessor, FrameResult
     from nanolive.trackers import TrackerConfig
 
-    engine = create_engine(EngineConfig(name=engine_name))
+    from .backends import create
+
+    engine = create(engine_name)
     processor = FrameProcessor(engine, TrackerConfig())
     engine.segment(frames[0].image[None])  # warm-up (lazy initialisation, caches), not timed
     xy, ids = [], []

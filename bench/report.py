@@ -21,7 +21,8 @@ RULES = """\
   both send rate and throughput >= 95 % of the offered rate.
 - Drops come from the pipeline's own counters (by reason, from /metrics); per-stage times from its stage
   histograms (segment time is per batch / batch size); CPU = serve process user + system time over the
-  level's wall time (1.0 = one core); memory = its resident set at the end of the level and its peak.
+  level's wall time (1.0 = one core), and the same for the benchmark process (sender + subscriber, the
+  load generator); memory = the serve process's peak resident set.
 - Engine only = `engine.segment` alone in the benchmark process on the same frames and batch size;
   core = engine + particle_table + tracker + frame_metrics without sockets; pipeline efficiency =
   end-to-end maximum-rate throughput / engine-only throughput.
@@ -126,6 +127,7 @@ def live_section(results: dict) -> str:
                     fmt(lv["sustained"]),
                     fmt(lv["batch_size_mean"]),
                     fmt(lv["cpu_cores_used"], 2),
+                    fmt(lv.get("load_generator_cpu_cores"), 2),
                     fmt(lv["peak_rss_mb"], 0),
                 )
             )
@@ -142,8 +144,9 @@ def live_section(results: dict) -> str:
         "lost",
         "sustained",
         "batch",
-        "CPU cores",
-        "peak RSS MB",
+        "serve CPU cores",
+        "load generator CPU cores",
+        "serve peak RSS MB",
     )
     parts = [table(head, rows)]
     stage_rows = []
@@ -308,6 +311,30 @@ def scaling_section(results: dict) -> str:
     return "\n\n".join(parts)
 
 
+def backends_section(results: dict) -> str:
+    """Return the engine-backend table."""
+    b = results.get("backends")
+    if not b:
+        return "Engine backends not measured."
+    rows = [
+        (
+            r["engine"],
+            r["threads"],
+            fmt(r.get("net_ms")),
+            fmt(r.get("segment_ms")),
+            fmt(r.get("frames_per_s"), 2),
+            r.get("skipped", ""),
+        )
+        for r in b["rows"]
+    ]
+    return (
+        f"{b['side_px']} x {b['side_px']} px frames (HAADF and BF alternating), batch 1, median of "
+        f"{b['frames']} frames after two warm-up calls (nanolive.bench.engine_speed); threads 0 = "
+        "library default:\n\n"
+        + table(("engine", "threads", "network ms", "segment ms", "frames/s", "skipped"), rows)
+    )
+
+
 def compare_section(results: dict) -> str:
     """Return the comparison table and ratios."""
     c = results["comparison"]
@@ -376,6 +403,8 @@ def markdown(results: dict, command: str, figures: Sequence[str]) -> str:
         targets_section(results),
         "## Live load (end to end over loopback ZeroMQ)",
         live_section(results),
+        "## Engine backends",
+        backends_section(results),
         "## Scaling",
         scaling_section(results),
         "## Against the tools people use today",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import backends
 from .compare import run_comparison
 from .config import BatchSetting, BenchConfig
 from .frames import simulated_frames, wire_image
@@ -63,10 +64,7 @@ class FramePools:
 
 def engine_only_fps(name: str, images: list[np.ndarray], batch: int, budget_s: float) -> float:
     """Return the engine-only rate (frames/s) of engine ``name`` in batches of ``batch``."""
-    from nanolive.engines.base import EngineConfig
-    from nanolive.engines.registry import create_engine
-
-    engine = create_engine(EngineConfig(name=name))
+    engine = backends.create(name)
     return float(engine_only_rate(engine, images, batch, budget_s)["frames_per_s"])
 
 
@@ -140,7 +138,9 @@ def run_session(
 def live_part(
     config: BenchConfig, pools: FramePools, curve: dict, progress: Progress, deadline: Deadline
 ) -> dict:
-    """Run the live-load sessions: engines x (max rate, offered fps), frame sizes, batching, no-op."""
+    """Run the live-load sessions, most important first (later ones may meet the time budget):
+    engines x (max rate, offered fps) with the frame sizes on the first engine, the no-op engine,
+    then the batching settings on the first engine."""
     out: dict = {"sessions": [], "engine_only": [], "skipped": {}}
     side = config.live_side_px
     images = pools.wire(side)
@@ -150,7 +150,7 @@ def live_part(
     first_engine: str | None = None
     for engine in config.engines:
         try:
-            eo = engine_only_fps(engine, counts, default.max_batch, min(3.0, secs / 2))
+            eo = engine_only_fps(engine, counts, default.max_batch, secs)
         except (ImportError, OSError, ValueError, RuntimeError) as exc:
             out["skipped"][engine] = f"{type(exc).__name__}: {exc}"
             continue
@@ -181,10 +181,27 @@ def live_part(
         first_engine = first_engine or engine
     if first_engine is None:
         return out
+    if config.noop:
+        levels = [
+            Level("max", images, None, secs, window=2 * default.max_batch),
+            Level(f"fps{config.target_fps:g}", images, config.target_fps, secs),
+        ]
+        options = ServeOptions("noop", default.max_batch, default.max_wait_ms)
+        results, accounting = run_session(
+            options, levels, progress, deadline, out["skipped"], config.target_fps
+        )
+        out["sessions"].append(
+            {
+                "engine": "noop",
+                "batching": default.name,
+                "levels": results,
+                "accounting": accounting,
+            }
+        )
     for setting in config.batch_settings:
         if setting == default:
             continue
-        eo = engine_only_fps(first_engine, counts, setting.max_batch, min(3.0, secs / 2))
+        eo = engine_only_fps(first_engine, counts, setting.max_batch, secs)
         out["engine_only"].append(
             {
                 "engine": first_engine,
@@ -205,23 +222,6 @@ def live_part(
             {
                 "engine": first_engine,
                 "batching": setting.name,
-                "levels": results,
-                "accounting": accounting,
-            }
-        )
-    if config.noop:
-        levels = [
-            Level("max", images, None, secs, window=2 * default.max_batch),
-            Level(f"fps{config.target_fps:g}", images, config.target_fps, secs),
-        ]
-        options = ServeOptions("noop", default.max_batch, default.max_wait_ms)
-        results, accounting = run_session(
-            options, levels, progress, deadline, out["skipped"], config.target_fps
-        )
-        out["sessions"].append(
-            {
-                "engine": "noop",
-                "batching": default.name,
                 "levels": results,
                 "accounting": accounting,
             }
@@ -315,6 +315,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict:
     results["engine_scaling"] = engine_size_curve(
         config.engines, config.engine_sizes_px, config.engine_budget_s, config.seed
     )
+    say("engine backends: network and whole segment call, 512 x 512, batch 1")
+    results["backends"] = backend_part(config)
     say("scaling: measurement + tracking + metrics against particle count")
     results["particle_scaling"] = particle_count_curve(
         config.particle_counts, config.scaling_frames, config.seed
@@ -333,6 +335,18 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict:
     results["timings_s"] = timings
     results["started_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     return results
+
+
+def backend_part(config: BenchConfig) -> dict:
+    """Return the engine-backend table (nanolive.bench.engine_speed on the same 512 px frames)."""
+    from .engine_speed import bench_frames
+
+    frames = bench_frames(config.backend_frames, config.seed)
+    return {
+        "side_px": int(frames.shape[-1]),
+        "frames": config.backend_frames,
+        "rows": backends.backend_rows(config.engines, frames, config.backend_threads),
+    }
 
 
 def config_summary(config: BenchConfig) -> dict:

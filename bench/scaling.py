@@ -92,15 +92,14 @@ def engine_size_curve(
     plus one core call, extrapolated by pixel count from the previous side) exceeds ``max_point_s``
     is skipped, and so are the larger ones.
     """
-    from nanolive.engines.base import EngineConfig
-    from nanolive.engines.registry import create_engine
+    from .backends import create
 
     sides = sorted(sides_px)
     out: dict = {"sides_px": sides, "engines": {}, "skipped": {}}
     images: dict[int, list[np.ndarray]] = {}
     for name in engine_names:
         try:
-            engine = create_engine(EngineConfig(name=name))
+            engine = create(name)
         except (ImportError, OSError, ValueError, RuntimeError) as exc:
             out["skipped"][name] = f"{type(exc).__name__}: {exc}"
             continue

@@ -1,7 +1,7 @@
 """Simulator speed: frames per second of 512 x 512 videos on one CPU core, printed as JSON.
 
 Run: ``.venv/bin/python -m nanolive.bench.sim_speed [--frames N] [--repeats R]``. The process pins
-itself to one core (sched_setaffinity) and limits BLAS/OpenMP threads to 1 before numpy is imported.
+itself to one core (sched_setaffinity), so any thread pool shares that core.
 Each variant simulates the same number of frames after a warm-up frame, including truth tables and
 events (everything a consumer gets). Reported per variant: frames per second of wall time and of
 this process's CPU time (the latter is robust to other processes competing for the core), each the
@@ -11,19 +11,15 @@ median over repeats, and the ratio to the default. A reference operation (one 51
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import statistics
+import time
+from dataclasses import replace
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-
-from nanolive.sim import SimConfig, simulate_video  # noqa: E402
+from nanolive.sim import SimConfig, simulate_video
 
 
 def variants() -> dict[str, SimConfig]:

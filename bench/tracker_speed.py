@@ -179,9 +179,10 @@ def run(counts: Sequence[int], frames: int, seed: int, one_core: bool = True) ->
         rows.append(res)
     out: dict[str, object] = {"cpu_core": core, "frames": frames, "seed": seed, "results": rows}
     if len(rows) >= 2:
-        n0, n1 = rows[0]["particles"], rows[-1]["particles"]
-        t0, t1 = rows[0]["ms_per_frame_median"], rows[-1]["ms_per_frame_median"]
-        out["scaling_exponent"] = float(np.log(t1 / t0) / np.log(n1 / n0))
+        log_n = np.log([r["particles"] for r in rows])
+        for key, name in (("ms_per_frame_median", "wall"), ("cpu_ms_per_frame_median", "cpu")):
+            slope = np.polyfit(log_n, np.log([r[key] for r in rows]), 1)[0]
+            out[f"scaling_exponent_{name}"] = float(slope)
     ref_n = 1000
     ref_dets = scene(ref_n, 2, rng)
     loop = time_filterpy_loop(ref_n, rng)

@@ -87,7 +87,7 @@ def quantize_int8(fp32_path: Path, out_path: Path, calibration: Iterable[np.ndar
             return None if x is None else {INPUT_NAME: x.astype(np.float32)}
 
     pre = out_path.with_suffix(".pre.onnx")
-    quant_pre_process(str(fp32_path), str(pre))
+    quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
     quantize_static(
         str(pre),
         str(out_path),

@@ -30,9 +30,20 @@ def weights_dir() -> Path:
 def resolve_weights(config: EngineConfig, suffix: str) -> Path:
     """Return the model file to load: ``config.weights`` or the shipped ``<stem><suffix>``.
 
+    A weights path with another model suffix names the sibling file of this backend's kind
+    (``m.onnx`` -> ``m.pt`` for torch), so one ``--weights`` serves every engine.
     Raises FileNotFoundError with the path tried when it does not exist.
     """
-    path = Path(config.weights) if config.weights else weights_dir() / f"{SHIPPED_STEM}{suffix}"
+    if not config.weights:
+        path = weights_dir() / f"{SHIPPED_STEM}{suffix}"
+    else:
+        path = Path(config.weights)
+        if path.suffix != suffix and path.suffix in (".onnx", ".pt"):
+            path = (
+                path.with_suffix("").with_suffix(suffix)
+                if path.stem.endswith(".int8")
+                else path.with_suffix(suffix)
+            )
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     return path

@@ -72,10 +72,11 @@ def _blur_axis(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def probe_blur(image: np.ndarray, config: SimConfig) -> np.ndarray:
-    """Return float32 ``image`` convolved with the Gaussian probe (zero outside the frame)."""
+def probe_blur(image: np.ndarray, config: SimConfig, scale: float = 1.0) -> np.ndarray:
+    """Return float32 ``scale`` x ``image`` convolved with the Gaussian probe (zero outside the
+    frame)."""
     kernel = gaussian_kernel(config.probe_fwhm_nm / FWHM_PER_SIGMA / config.pixel_size_nm)
-    return _blur_axis(_blur_axis(image, kernel, 0), kernel, 1)
+    return _blur_axis(_blur_axis(image, kernel * np.float32(scale), 0), kernel, 1)
 
 
 def expected_electrons(
@@ -85,30 +86,38 @@ def expected_electrons(
     contaminants: np.ndarray | None,
 ) -> np.ndarray:
     """Return expected detected electrons per pixel (float32) from the support texture (relative,
-    already probe-blurred), the Z-weighted particle thickness (nm) and the contaminant fraction
-    (smooth, not blurred again)."""
+    already probe-blurred, >= 0), the Z-weighted particle thickness (nm, >= 0) and the contaminant
+    fraction (smooth, not blurred again)."""
     f32 = np.float32
-    layer = probe_blur(particles_nm, config)
-    layer *= f32(config.particle_signal_per_nm)
-    layer += f32(config.support_signal_fraction) * support
-    if contaminants is not None:
-        layer += contaminants
+    dose = config.dose_e_per_px
     if config.mode == "bf":
+        layer = probe_blur(particles_nm, config, config.particle_signal_per_nm)
+        layer += f32(config.support_signal_fraction) * support
+        if contaminants is not None:
+            layer += contaminants
         layer *= f32(-config.bf_contrast_scale)
         np.exp(layer, out=layer)
         if config.bf_phase_contrast:
-            layer *= f32(1.0 + config.bf_phase_contrast) - f32(config.bf_phase_contrast) * support
-    else:
-        np.minimum(layer, f32(1.0), out=layer)
-    np.maximum(layer, f32(0.0), out=layer)
-    layer *= f32(config.dose_e_per_px)
+            phase = f32(-config.bf_phase_contrast) * support
+            phase += f32(1.0 + config.bf_phase_contrast)
+            np.maximum(phase, f32(0.0), out=phase)
+            layer *= phase
+        layer *= f32(dose)
+        return layer
+    # HAADF: every term is >= 0, so only the upper bound (all electrons scattered) is enforced
+    layer = probe_blur(particles_nm, config, dose * config.particle_signal_per_nm)
+    layer += f32(dose * config.support_signal_fraction) * support
+    if contaminants is not None:
+        layer += f32(dose) * contaminants
+    np.minimum(layer, f32(dose), out=layer)
     return layer
 
 
 def detector_counts(
     electrons: np.ndarray, config: SimConfig, rng: np.random.Generator
-) -> np.ndarray:
-    """Return float32 detector counts: gain x Poisson(electrons) + offset + read noise.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return float32 (counts, clean): counts = gain x Poisson(electrons) + offset + read noise, and
+    clean = gain x electrons + offset (the expectation).
 
     Pixels expecting fewer than ``poisson_exact_below`` electrons get exact Poisson draws; the others
     a Gaussian with the Poisson variance, with the read noise folded into the same draw (Gaussian
@@ -117,24 +126,29 @@ def detector_counts(
     f32 = np.float32
     gain = f32(config.gain_counts_per_e)
     read = f32(config.read_noise_counts)
-    low = np.flatnonzero(electrons.ravel() < config.poisson_exact_below)
+    offset = f32(config.offset_counts)
+    signal = electrons * gain if gain != 1 else electrons.copy()
+    if electrons.min(initial=np.inf) >= config.poisson_exact_below:
+        low = np.zeros(0, dtype=np.intp)
+    else:
+        low = np.flatnonzero(electrons.ravel() < config.poisson_exact_below)
     if low.size == electrons.size and read == 0:
         counts = rng.poisson(electrons).astype(np.float32)
-        counts *= gain
-        counts += f32(config.offset_counts)
-        return counts
-    z = fast_standard_normal(electrons.shape, rng)
-    signal = electrons * gain
-    counts = signal * gain
-    if read:
-        counts += read * read
-    np.sqrt(counts, out=counts)
-    counts *= z
-    counts += signal
-    if low.size:
-        flat = counts.reshape(-1)
-        lam = electrons.ravel()[low]
-        flat[low] = gain * rng.poisson(lam).astype(np.float32) + read * z.ravel()[low]
-    if config.offset_counts:
-        counts += f32(config.offset_counts)
-    return counts
+        if gain != 1:
+            counts *= gain
+    else:
+        z = fast_standard_normal(electrons.shape, rng)
+        counts = signal * gain if gain != 1 else electrons.copy()
+        if read:
+            counts += read * read
+        np.sqrt(counts, out=counts)
+        counts *= z
+        counts += signal
+        if low.size:
+            flat = counts.reshape(-1)
+            lam = electrons.ravel()[low]
+            flat[low] = gain * rng.poisson(lam).astype(np.float32) + read * z.ravel()[low]
+    if offset:
+        counts += offset
+        signal += offset
+    return counts, signal

@@ -287,14 +287,15 @@ def save_figure(
     bright_field: set[str],
     path: Path,
 ) -> None:
-    """Write the comparison figure: histograms, spectra, CNR and box sizes, plus example crops."""
+    """Write the comparison figure (histograms, spectra, CNR, box sizes) to ``path`` and example
+    crops to ``<stem>_examples.png`` beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(16, 13))
-    grid = fig.add_gridspec(3, 4, height_ratios=(1, 1, 1.3))
+    fig = plt.figure(figsize=(16, 9))
+    grid = fig.add_gridspec(2, 4)
     ax_h = fig.add_subplot(grid[0, :2])
     ax_p = fig.add_subplot(grid[0, 2:])
     ax_c = fig.add_subplot(grid[1, :2])
@@ -340,18 +341,22 @@ def save_figure(
     ax_s.set_yticks(ypos, names, fontsize=7)
     ax_s.set(xlabel="median box size / image width", xscale="log")
 
-    by_name = {stats.name: (stats, img) for stats, img in real}
-    picks = [by_name.get("PtC3", real[0]), by_name.get("PtC2", real[-1])]
-    examples = [*picks, sims["sim default (HAADF)"][0], sims["sim bright field"][0]]
-    for j, (stats, img) in enumerate(examples):
-        ax = fig.add_subplot(grid[2, j])
-        n = min(256, *img.shape)
-        ax.imshow(img[:n, :n], cmap="gray")
-        ax.set_title(f"{stats.name} (256 px crop, size-matched)", fontsize=8)
-        ax.axis("off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+    by_name = {stats.name: (stats, img) for stats, img in real}
+    picks = [by_name.get("PtC3", real[0]), by_name.get("PtC2", real[-1])]
+    examples = [*picks, sims["sim default (HAADF)"][0], sims["sim bright field"][0]]
+    fig, axes = plt.subplots(1, len(examples), figsize=(4.2 * len(examples), 4.6))
+    for ax, (stats, img) in zip(axes, examples, strict=True):
+        n = min(256, *img.shape)
+        ax.imshow(img[:n, :n], cmap="gray")
+        ax.set_title(f"{stats.name} (256 px crop, size-matched)", fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path.with_name(f"{path.stem}_examples{path.suffix}"), dpi=80)
     plt.close(fig)
 
 

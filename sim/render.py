@@ -48,8 +48,8 @@ def render_particles(
     rows, cols = shape
     pix, part, thick = _samples(p, pixel_size_nm, shape, scan)
     footprint = np.bincount(part, minlength=len(p)).astype(np.int64)
-    weights = p.z_contrast[part] * thick
-    signal = np.bincount(pix, weights=weights, minlength=rows * cols).astype(np.float32)
+    signal = np.zeros(rows * cols, dtype=np.float32)
+    np.add.at(signal, pix, p.z_contrast[part].astype(np.float32) * thick)
     labels = np.zeros(rows * cols, dtype=np.int32)
     visible = np.zeros(len(p), dtype=np.int64)
     if pix.size:

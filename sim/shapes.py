@@ -56,12 +56,11 @@ def unit_polyhedron(ratio: float) -> UnitPolyhedron:
     both = np.vstack([normals, -normals])
     halfspaces = np.hstack([both, -np.concatenate([distances, distances])[:, None]])
     vertices = HalfspaceIntersection(halfspaces, np.zeros(3)).intersections
-    # keep only facet pairs that touch the body (e.g. a cube has no {111} facets)
-    support = np.abs(vertices @ normals.T).max(axis=0)
-    active = support >= distances - 1e-9
+    # all 7 pairs are kept, also those that do not touch the body (e.g. {111} of a cube): a
+    # redundant constraint does not change the intersection, and equal shapes vectorise
     return UnitPolyhedron(
-        normals=normals[active],
-        distances=distances[active],
+        normals=normals,
+        distances=distances,
         volume=float(ConvexHull(vertices).volume),
         circumradius=float(np.linalg.norm(vertices, axis=1).max()),
         half_extent=float(np.abs(vertices[:, 0]).max()),
@@ -150,9 +149,28 @@ def semi_axes_batch(
     kind: np.ndarray, radius: np.ndarray, p1: np.ndarray, p2: np.ndarray
 ) -> np.ndarray:
     """Return :func:`semi_axes` for arrays of particles as an (n, 3) array (same unit as radius)."""
-    out = np.repeat(np.asarray(radius, dtype=np.float64)[:, None], 3, axis=1)
-    for i in np.flatnonzero(kind != SPHERE):
-        out[i] = semi_axes(int(kind[i]), float(radius[i]), float(p1[i]), float(p2[i]))
+    radius = np.asarray(radius, dtype=np.float64)
+    out = np.repeat(radius[:, None], 3, axis=1)
+    ell = kind == ELLIPSOID
+    if ell.any():
+        a = radius[ell] * np.sqrt(p1[ell]) * p2[ell] ** (-1 / 3)
+        b = a / p1[ell]
+        out[ell] = np.column_stack([a, b, p2[ell] * np.sqrt(a * b)])
+    rod = kind == ROD
+    if rod.any():
+        rho = radius[rod] * (4 / 3 / (p1[rod] + 4 / 3)) ** (1 / 3)
+        out[rod] = np.column_stack([rho * (1 + p1[rod] / 2), rho, rho])
+    pri = kind == PRISM
+    if pri.any():
+        sides = p2[pri]
+        base = sides / 2 * np.sin(2 * np.pi / sides)
+        rho = (4 / 3 * np.pi * radius[pri] ** 3 / (base * p1[pri])) ** (1 / 3)
+        out[pri] = np.column_stack([rho, rho * np.cos(np.pi / sides), p1[pri] * rho / 2])
+    for ratio in np.unique(p1[kind == POLYHEDRON]):
+        sel = (kind == POLYHEDRON) & (p1 == ratio)
+        unit = unit_polyhedron(float(ratio))
+        e = (4 / 3 * np.pi / unit.volume) ** (1 / 3) * radius[sel] * unit.half_extent
+        out[sel] = e[:, None]
     return out
 
 
@@ -219,18 +237,18 @@ def thickness_batch(
         along = u - np.clip(u, -half, half)
         rho2 = (rho * rho).astype(f32)[col]
         return f32(2.0) * np.sqrt(np.maximum(rho2 - along * along - v * v, f32(0)))
-    out = np.zeros(u.shape, dtype=f32)
-    for sides in np.unique(p2).astype(int):
-        sel = p2 == sides
-        base = sides / 2 * math.sin(2 * math.pi / sides)
-        rho = (4 / 3 * math.pi * radius[sel] ** 3 / (base * p1[sel])) ** (1 / 3)
-        apothem = (rho * math.cos(math.pi / sides)).astype(f32)[col]
-        us, vs = (u, v) if sel.all() else (u[sel], v[sel])
-        inside = us <= apothem
-        for k in range(1, sides):
-            phi = 2 * math.pi * k / sides
-            inside &= us * f32(math.cos(phi)) + vs * f32(math.sin(phi)) <= apothem
-        out[sel] = np.where(inside, (p1[sel] * rho).astype(f32)[col], f32(0))
+    # regular p2-gons: 6 edge normals per particle (a triangle or square repeats its own, which
+    # does not change the polygon), all particles at once
+    sides = p2.astype(int)
+    base = sides / 2 * np.sin(2 * np.pi / sides)
+    rho = (4 / 3 * np.pi * radius**3 / (base * p1)) ** (1 / 3)
+    apothem = (rho * np.cos(np.pi / sides)).astype(f32)
+    phi = 2 * np.pi * (np.arange(6)[None, :] % sides[:, None]) / sides[:, None]  # (n, 6)
+    cos = np.cos(phi).astype(f32)[:, :, None, None]
+    sin = np.sin(phi).astype(f32)[:, :, None, None]
+    reach = u[:, None] * cos + v[:, None] * sin  # (n, 6, h, w)
+    inside = reach.max(axis=1) <= apothem[col]
+    out = np.where(inside, (p1 * rho).astype(f32)[col], f32(0))
     return out
 
 
@@ -255,36 +273,29 @@ def _polyhedron_batch(
 
     For a facet pair +-n at distance d the beam x + z e_z is inside for |n.x + n_z z| <= d, i.e.
     between -(e + w) and (e - w) with e = d / |n_z| and w = sign(n_z) n_xy.x / |n_z|; the path
-    length is min(e - w) + min(e + w) over the pairs.
+    length is min(e - w) + min(e + w) over the 7 pairs, for all particles at once.
     """
     n, h, w = np.broadcast_shapes(dx.shape, dy.shape)
-    dx = np.broadcast_to(dx, (n, h, w))
-    dy = np.broadcast_to(dy, (n, h, w))
-    out = np.zeros((n, h, w), dtype=np.float32)
-    rot = quaternion_matrices(q)
-    fx = dx.reshape(n, 1, h * w).astype(np.float32)
-    fy = dy.reshape(n, 1, h * w).astype(np.float32)
-    for value in np.unique(ratio):
-        sel = np.flatnonzero(ratio == value)
-        unit = unit_polyhedron(float(value))
-        normals = np.einsum("mk,njk->nmj", unit.normals, rot[sel])  # rotated normals (n, m, 3)
-        scale = (4 / 3 * math.pi * radius[sel] ** 3 / unit.volume) ** (1 / 3)
-        nz = normals[:, :, 2]
-        inv = 1.0 / np.maximum(np.abs(nz), _EPS)
-        e = (unit.distances[None, :] * scale[:, None] * inv)[:, :, None].astype(np.float32)
-        ax = (np.sign(nz) * normals[:, :, 0] * inv)[:, :, None].astype(np.float32)
-        ay = (np.sign(nz) * normals[:, :, 1] * inv)[:, :, None].astype(np.float32)
-        xs, ys = fx[sel, 0], fy[sel, 0]  # (n, h w)
-        upper = np.full(xs.shape, np.inf, dtype=np.float32)
-        lower = np.full(xs.shape, np.inf, dtype=np.float32)
-        for k in range(e.shape[1]):
-            wv = ax[:, k] * xs
-            wv += ay[:, k] * ys
-            np.minimum(upper, e[:, k] - wv, out=upper)
-            np.minimum(lower, e[:, k] + wv, out=lower)
-        path = upper + lower
-        out[sel] = np.maximum(path, 0.0).reshape(sel.size, h, w)
-    return out
+    units = [unit_polyhedron(float(r)) for r in ratio]
+    normals_unit = units[0].normals  # the same 7 directions for every ratio
+    distances = np.array([u.distances for u in units])  # (n, 7)
+    volumes = np.array([u.volume for u in units])
+    scale = (4 / 3 * math.pi * radius**3 / volumes) ** (1 / 3)
+    normals = np.einsum("mk,njk->nmj", normals_unit, quaternion_matrices(q))  # (n, 7, 3)
+    nz = normals[:, :, 2]
+    inv = 1.0 / np.maximum(np.abs(nz), _EPS)
+    e = (distances * scale[:, None] * inv)[:, :, None].astype(np.float32)
+    ax = (np.sign(nz) * normals[:, :, 0] * inv)[:, :, None].astype(np.float32)
+    ay = (np.sign(nz) * normals[:, :, 1] * inv)[:, :, None].astype(np.float32)
+    xs = np.broadcast_to(dx, (n, h, w)).reshape(n, 1, h * w)
+    ys = np.broadcast_to(dy, (n, h, w)).reshape(n, 1, h * w)
+    wv = ax * xs
+    wv += ay * ys  # (n, 7, h w)
+    path = (e - wv).min(axis=1)
+    wv += e
+    path += wv.min(axis=1)
+    np.maximum(path, np.float32(0.0), out=path)
+    return path.reshape(n, h, w)
 
 
 def random_quaternions(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -29,7 +29,7 @@ from .truth import Lineage, frame_events, particle_table
 log = logging.getLogger(__name__)
 
 #: Rounds of merging fully hidden particles into their occluder before giving up (per frame).
-MAX_HIDDEN_ROUNDS = 8
+MAX_HIDDEN_ROUNDS = 32
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,13 @@ def _render_resolving_hidden(
         hidden = np.flatnonzero((rendering.footprint_px > 0) & (rendering.visible_px == 0))
         if hidden.size == 0:
             return particles, rendering, next_id
+        # pairs (hidden id, occluder id) from this rendering, before any row changes
+        pairs = [
+            (int(particles.track_id[i]), occluder_of(rendering, int(i), int(particles.track_id[i])))
+            for i in hidden
+        ]
         merged: set[int] = set()
-        for i in hidden:
-            hid = int(particles.track_id[i])
-            owner = occluder_of(rendering, int(i), hid)
+        for hid, owner in pairs:
             if owner == 0 or hid in merged or owner in merged:
                 continue
             rows = np.flatnonzero(np.isin(particles.track_id, (hid, owner)))
@@ -138,7 +141,10 @@ def _render_resolving_hidden(
             lineage.append(Lineage("merge", (min(hid, owner), max(hid, owner)), (next_id,)))
             merged.update((hid, owner))
             next_id += 1
-    log.warning("hidden particles left after %d merge rounds", MAX_HIDDEN_ROUNDS)
+    rendering = render_particles(particles, config.pixel_size_nm, config.shape, scan)
+    left = int(np.count_nonzero((rendering.footprint_px > 0) & (rendering.visible_px == 0)))
+    if left:
+        log.warning("%d fully hidden particles left after %d merge rounds", left, MAX_HIDDEN_ROUNDS)
     return particles, rendering, next_id
 
 
@@ -157,8 +163,7 @@ def _frame(
     support = texture.sample(offset[0], offset[1], scan)
     dirt = render_contaminants(contaminants, config.shape)
     electrons = expected_electrons(config, support, rendering.signal_nm, dirt)
-    image = detector_counts(electrons, config, rng.noise)
-    clean = electrons * np.float32(config.gain_counts_per_e) + np.float32(config.offset_counts)
+    image, clean = detector_counts(electrons, config, rng.noise)
     mask = None
     if config.sparse_fraction < 1:
         mask = sampling_mask(config.shape, config.sparse_fraction, config.sparse_kind, rng.mask)

@@ -37,29 +37,33 @@ class SupportTexture:
         return self.present[r, c]
 
     def sample(self, offset_x: float, offset_y: float, scan: ScanGeometry) -> np.ndarray:
-        """Return the texture seen by each pixel when the scene is shifted by (offset_x, offset_y) px."""
-        rows, cols = self.t.shape
+        """Return the texture seen by each pixel when the scene is shifted by (offset_x, offset_y) px.
+
+        Integer shifts are exact (cyclic); the sub-pixel remainder, flyback and line jitter use the
+        stored gradients (first order). Values are clipped at 0.
+        """
+        cols = self.t.shape[1]
         shift_y = math.floor(offset_y + 0.5)
         frac_y = offset_y - shift_y
+        layers = (self.t, self.dt_dx, self.dt_dy)
         if scan.has_flyback:
             u = scan.col_x - offset_x
             iu = np.floor(u + 0.5).astype(np.intp)
-            dx = (u - iu)[None, :].astype(np.float32)
-            stack = [np.take(a, iu % cols, axis=1) for a in (self.t, self.dt_dx, self.dt_dy)]
-            stack = [np.roll(a, shift_y, axis=0) for a in stack]
+            # dx: scene x of each pixel minus the x of the texture pixel it was taken from
+            dx: np.ndarray | np.float32 = (u - iu)[None, :].astype(np.float32)
+            t, gx, gy = (np.roll(np.take(a, iu % cols, axis=1), shift_y, axis=0) for a in layers)
         else:
             shift_x = math.floor(offset_x + 0.5)
             dx = np.float32(shift_x - offset_x)
-            stack = [
-                np.roll(a, (shift_y, shift_x), axis=(0, 1))
-                for a in (self.t, self.dt_dx, self.dt_dy)
-            ]
-        t, gx, gy = stack
-        # dx: scene x of each pixel minus the x of the texture pixel it was taken from.
+            if dx == 0 and frac_y == 0 and not scan.has_jitter:
+                if shift_x == 0 and shift_y == 0:
+                    return self.t  # shared, read-only use
+                return np.roll(self.t, (shift_y, shift_x), axis=(0, 1))
+            t, gx, gy = (np.roll(a, (shift_y, shift_x), axis=(0, 1)) for a in layers)
         if scan.has_jitter:
             dx = dx + scan.row_dx[:, None].astype(np.float32)
         out = t + np.float32(-frac_y) * gy
-        out += (np.asarray(dx, dtype=np.float32)) * gx
+        out += dx * gx
         np.maximum(out, np.float32(0.0), out=out)
         return out
 
@@ -130,6 +134,7 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
     sigma_px = config.probe_fwhm_nm / 2.3548 / config.pixel_size_nm
     blur = np.exp(np.float32(-2 * math.pi**2 * sigma_px**2) * k2)
     t = sp_fft.irfft2(sp_fft.rfft2(field) * blur, (rows, cols)).astype(np.float32)
+    np.maximum(t, np.float32(0.0), out=t)  # Fourier blur can undershoot by rounding
     gx = (np.roll(t, -1, axis=1) - np.roll(t, 1, axis=1)) * np.float32(0.5)
     gy = (np.roll(t, -1, axis=0) - np.roll(t, 1, axis=0)) * np.float32(0.5)
     return SupportTexture(t=t, dt_dx=gx, dt_dy=gy, present=present)

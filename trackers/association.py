@@ -118,11 +118,21 @@ def _cheapest_per_key(
     return np.stack([rows[pick], cols[pick]], axis=1)
 
 
+_DENSE_MAX = (
+    48  # sub-problems with at most this many rows + columns are solved dense (less overhead)
+)
+
+
 def _solve_augmented(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: float) -> np.ndarray:
     """Return the optimal pairs of a (connected-ish) sub-problem via the augmented sparse matrix."""
     row_ids, r = np.unique(rows, return_inverse=True)
     col_ids, c = np.unique(cols, return_inverse=True)
     k, m = row_ids.size, col_ids.size
+    if k + m <= _DENSE_MAX:
+        block = np.full((k, m), np.inf)
+        block[r, c] = costs
+        pairs = associate_dense(block, t)[0]
+        return np.stack([row_ids[pairs[:, 0]], col_ids[pairs[:, 1]]], axis=1)
     half = t / 2.0 + _OFFSET
     # rows 0..k-1: edges of track r + its "unmatched" dummy (column m + r);
     # rows k..k+m-1: detection c's "unmatched" dummy (column c) + transposed edges (column m + r)

@@ -121,16 +121,21 @@ def find_merges(
         MergeFound((int(x),), int(y), True, float(e))
         for x, y, e in zip(la[ok], lj[ok], err[ok], strict=True)
     ]
-    # j is new: the other parent is a second ended track (rare: loop)
-    for x, y in zip(a[~linked].tolist(), j[~linked].tolist(), strict=True):
-        others = np.arange(k) != x
-        gap_b = np.hypot(*(parts.ended_xy - parts.ended_xy[x]).T) - r_end[x] - r_end
-        near_b = np.hypot(*(parts.ended_xy - parts.det_xy[y]).T) <= r_end + r_det[y]
-        for b in np.flatnonzero(others & (gap_b <= max_gap_px) & near_b).tolist():
-            e = _rel_err(v_det[y], v_end[x] + v_end[b])
-            single = min(_rel_err(v_det[y], v_end[x]), _rel_err(v_det[y], v_end[b]))
-            if e <= tolerance and e < single:
-                candidates.append(MergeFound((x, b), y, False, e))
+    # j is new: the other parent is a second ended track near j
+    ua, uj = a[~linked], j[~linked]
+    if ua.size:
+        end_tree = cKDTree(parts.ended_xy)
+        q, b = _ball_pairs(end_tree, parts.det_xy[uj], r_det[uj] + float(np.max(r_end)))
+        x, y = ua[q], uj[q]
+        gap_ab = np.hypot(*(parts.ended_xy[b] - parts.ended_xy[x]).T) - r_end[x] - r_end[b]
+        near_b = np.hypot(*(parts.ended_xy[b] - parts.det_xy[y]).T) <= r_end[b] + r_det[y]
+        e = _rel_err_v(v_det[y], v_end[x] + v_end[b])
+        single = np.minimum(_rel_err_v(v_det[y], v_end[x]), _rel_err_v(v_det[y], v_end[b]))
+        ok = (b != x) & (gap_ab <= max_gap_px) & near_b & (e <= tolerance) & (e < single)
+        candidates += [
+            MergeFound((int(p), int(o)), int(d), False, float(v))
+            for p, o, d, v in zip(x[ok], b[ok], y[ok], e[ok], strict=True)
+        ]
     return _greedy_unique(candidates, lambda c: c.ended, lambda c: (c.det,))
 
 
@@ -172,17 +177,21 @@ def find_splits(
         for x, y, e in zip(a1[ok], a2[ok], err[ok], strict=True)
     ]
     # two new detections where a track ended (each pair once: j1 > j2)
-    if parts.ended_xy.shape[0]:
-        pair = ~linked & (j1 > j2)
-        for x, y in zip(j1[pair].tolist(), j2[pair].tolist(), strict=True):
-            mid = (parts.det_xy[x] + parts.det_xy[y]) / 2
-            dist = np.hypot(*(parts.ended_xy - mid).T)
-            total = v_det[x] + v_det[y]
-            for p in np.flatnonzero(dist <= r_end + max_gap_px).tolist():
-                e = _rel_err(v_end[p], total)
-                single = min(_rel_err(v_end[p], v_det[x]), _rel_err(v_end[p], v_det[y]))
-                if e <= tolerance and e < single:
-                    candidates.append(SplitFound((x, y), p, e))
+    pair = ~linked & (j1 > j2)
+    if parts.ended_xy.shape[0] and np.any(pair):
+        x, y = j1[pair], j2[pair]
+        mid = (parts.det_xy[x] + parts.det_xy[y]) / 2
+        q, e_idx = _ball_pairs(cKDTree(parts.ended_xy), mid, float(np.max(r_end)) + max_gap_px)
+        x, y, mid = x[q], y[q], mid[q]
+        near = np.hypot(*(parts.ended_xy[e_idx] - mid).T) <= r_end[e_idx] + max_gap_px
+        total = v_det[x] + v_det[y]
+        e = _rel_err_v(v_end[e_idx], total)
+        single = np.minimum(_rel_err_v(v_end[e_idx], v_det[x]), _rel_err_v(v_end[e_idx], v_det[y]))
+        ok = near & (e <= tolerance) & (e < single)
+        candidates += [
+            SplitFound((int(d1), int(d2)), int(p), float(v))
+            for d1, d2, p, v in zip(x[ok], y[ok], e_idx[ok], e[ok], strict=True)
+        ]
     return _greedy_unique(
         candidates,
         lambda c: () if c.ended is None else (c.ended,),

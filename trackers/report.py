@@ -34,9 +34,10 @@ METHOD = """## Method (nanolive.trackers)
   components are decided directly, the rest goes into one Jaqaman augmented sparse matrix (dummy
   rows/columns at non_link_cost / 2) solved by `scipy.sparse.csgraph.min_weight_full_bipartite_matching`;
   tests compare with brute force and with the padded dense `linear_sum_assignment`.
-- **Drift.** Phase correlation of consecutive (binned) images when an image is given, else from the
-  detections: the previous frame's drift is the prior and the residual is the mode of the
-  nearest-neighbour displacements (a wide search when it is large).
+- **Drift.** By default from the detections: the previous frame's drift is the prior and the
+  residual is the mode of the nearest-neighbour displacements (a wide search when it is large).
+  Optional phase correlation of consecutive binned images (`drift="phase"`, or `"auto"` with an
+  image): robust to jumps larger than the particle spacing, but slower and ~0.2 px less precise here.
 - **Lifecycle.** Tentative until `min_hits` matches, coasting through `max_gap` missed frames, deleted
   after; ids are never reused. Events: appear (on confirmation), disappear (reason `left_field` at the
   edge), merge and split.
@@ -45,6 +46,10 @@ METHOD = """## Method (nanolive.trackers)
   averaged since the event and only if the ended track did not come back, so segmentation flicker and
   missed detections are not events. The product gets a new id (as in the simulator); the offline
   history is relabelled back to the event frame.
+- **Use.** `tracker = Tracker(TrackerConfig(), frame_interval_s, pixel_size_nm)`; per frame
+  `update = tracker.update(Detections.from_table(particle_table(labels)), image, t_s)` gives
+  `update.track_ids` (aligned with the detections) and `update.events`; at the end `tracker.finish()`
+  and `tracker.summaries()`.
 - **Per track** (`Tracker.summaries()`): drift-corrected velocity (least squares), diffusion
   coefficient by the covariance estimator of Vestergaard et al. 2014 (unbiased by localisation error,
   which it also returns) and by the MSD slope over lags 1-4, diameter growth rate (px/s and nm/s).

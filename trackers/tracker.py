@@ -266,7 +266,8 @@ class Tracker:
         drift-shifted track position (one KD-tree query). Drift from detections: the previous frame's
         drift is the prior; the residual is the robust mode of the nearest-neighbour displacements of
         the tracks seen in the previous frame; if it is large or unreliable, a wide search over
-        drift_max_px decides and the candidates are searched again.
+        drift_max_px decides and the candidates are searched again. (A small residual does not change
+        the candidate set materially; the costs are computed from the final positions.)
         """
         image_drift = self._image_drift(image)
         none = np.zeros(0, np.int64)
@@ -296,11 +297,6 @@ class Tracker:
                 pred = pred + residual
                 dist, j = tree.query(pred, k=k, distance_upper_bound=c.max_distance_px)
                 dist, j = dist.reshape(n, k), j.reshape(n, k)
-            elif np.any(residual):
-                pred = pred + residual
-                ok = np.isfinite(dist)
-                dist[ok] = np.hypot(*(det_xy[j[ok]] - np.repeat(pred, k, axis=0)[ok.ravel()]).T)
-                dist[dist > c.max_distance_px] = np.inf
             shift = shift + residual
         ok = np.isfinite(dist)
         i = np.broadcast_to(np.arange(n)[:, None], (n, k))[ok]

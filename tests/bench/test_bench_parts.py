@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from nanolive.bench.accuracy import detection_scores, match_points
+from nanolive.bench.backends import engine_config, serve_args
 from nanolive.bench.cli import jsonable
 from nanolive.bench.config import BatchSetting, BenchConfig
 from nanolive.bench.live import latency_summary_ms
@@ -223,3 +224,15 @@ def test_jsonable() -> None:
         "b": [1.0, None],
         "3": [2],
     }
+
+
+def test_backend_specs() -> None:
+    assert (engine_config("onnx-int8").name, engine_config("onnx-int8").int8) == ("onnx", True)
+    assert (engine_config("classical").name, engine_config("classical").int8) == (
+        "classical",
+        False,
+    )
+    assert serve_args("onnx-int8") == ["--engine", "onnx", "--set", "engine.int8=true"]
+    assert serve_args("classical") == ["--engine", "classical"]
+    with pytest.raises(ValueError):
+        engine_config("")

@@ -36,6 +36,7 @@ def test_top_level_keys(results: dict) -> None:
         "comparison",
         "engine_scaling",
         "particle_scaling",
+        "backends",
         "live",
         "targets",
         "timings_s",
@@ -56,6 +57,11 @@ def test_comparison_has_every_method_with_scores(results: dict) -> None:
         assert det["true_positives"] + det["false_negatives"] > 0
     ratios = results["comparison"]["ratios"]["ours_classical"]
     assert ratios["fps_vs_trackpy"] > 0 and ratios["fps_vs_particlespy_style"] > 0
+
+
+def test_backend_table(results: dict) -> None:
+    (row,) = [r for r in results["backends"]["rows"] if r["engine"] == "classical"]
+    assert row["segment_ms"] > 0 and row["frames_per_s"] > 0
 
 
 def test_scaling_curves_cover_the_configured_points(results: dict) -> None:

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from nanolive.engines.metrics import (
     PixelScores,
     centroids_xy,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from nanolive.engines.base import EngineConfig
 from nanolive.engines.export import export_onnx, onnx_spec
 from nanolive.engines.model import ModelSpec, UNet

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from nanolive.engines.postprocess import (
     instances_from_logits,
     normalise_frame,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from nanolive.engines.augment import AugmentConfig
 from nanolive.engines.data import Sample
 from nanolive.engines.model import ModelSpec

@@ -28,14 +28,16 @@ def test_fast_normal_has_standard_moments() -> None:
 def test_counts_have_poisson_mean_and_variance(lam: float) -> None:
     config = replace(SMALL, gain_counts_per_e=2.0, offset_counts=10.0, read_noise_counts=1.5)
     electrons = np.full((300, 300), lam, dtype=np.float32)
-    counts = detector_counts(electrons, config, np.random.default_rng(1)).astype(np.float64)
+    counts, clean_counts = detector_counts(electrons, config, np.random.default_rng(1))
+    np.testing.assert_allclose(clean_counts, 2.0 * lam + 10.0, rtol=1e-6)
+    counts = counts.astype(np.float64)
     assert counts.mean() == pytest.approx(2.0 * lam + 10.0, rel=0.01, abs=0.02)
     assert counts.var() == pytest.approx(4.0 * lam + 1.5**2, rel=0.03)
     if lam < config.poisson_exact_below:
         # exact Poisson: (counts - offset - read noise) / gain is integer-valued in distribution;
         # without read noise the values sit exactly on the gain grid
         clean = replace(config, read_noise_counts=0.0)
-        c = detector_counts(electrons, clean, np.random.default_rng(2))
+        c, _ = detector_counts(electrons, clean, np.random.default_rng(2))
         np.testing.assert_allclose((c - 10.0) / 2.0, np.round((c - 10.0) / 2.0), atol=1e-4)
 
 

@@ -240,3 +240,44 @@ def test_event_families_mixing_split_and_merge_are_not_reported_as_merges() -> N
     # the same merge with one parent outside the view: disappear + appear
     events = frame_events(3, before={1}, after={9}, lineage=[Lineage("merge", (1, 2), (9,))])
     assert sorted(e.kind for e in events) == ["appear", "disappear"]
+
+
+def test_vectorised_shape_helpers_match_the_scalar_ones() -> None:
+    from nanolive.sim.population import draw_particles, draw_radii
+
+    config = SimConfig()
+    rng = np.random.default_rng(0)
+    p = draw_particles(draw_radii(300, config, rng), config, rng)
+    rows = zip(p.kind, p.radius_nm, p.p1, p.p2, strict=True)
+    scalar = [
+        (shapes.semi_axes(int(k), r, a, b), shapes.extent(int(k), r, a, b)) for k, r, a, b in rows
+    ]
+    np.testing.assert_allclose(
+        shapes.semi_axes_batch(p.kind, p.radius_nm, p.p1, p.p2), [s for s, _ in scalar]
+    )
+    np.testing.assert_allclose(
+        shapes.extents(p.kind, p.radius_nm, p.p1, p.p2), [e for _, e in scalar]
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_truth_holds_for_random_configurations(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    config = replace(
+        SimConfig(shape=(128, 144), n_particles=float(rng.uniform(10, 60))),
+        mode=str(rng.choice(["haadf", "bf"])),
+        arrangement=str(rng.choice(["random", "clustered", "agglomerated", "ring", "chain"])),
+        radius_median_nm=float(rng.uniform(0.6, 1.6)),
+        support_coverage=float(rng.choice([1.0, 0.7])),
+        line_jitter_px=float(rng.choice([0.0, 0.6])),
+        flyback_amplitude_px=float(rng.choice([0.0, 5.0])),
+        drift_nm_per_s=(float(rng.normal(0, 2)), float(rng.normal(0, 2))),
+        merge_probability=float(rng.choice([0.05, 0.6])),
+        split_probability=float(rng.choice([0.0, 0.03])),
+        nucleation_per_um2_per_s=float(rng.choice([0.0, 3000.0])),
+        growth_nm_per_s=float(rng.choice([0.0, 0.05])),
+        overlap_max=0.5,
+    )
+    frames = _events_and_tables(config, 5, seed=seed)
+    _check_table_matches_labels(frames[0])
+    _check_events(frames, conserve_volume=config.growth_nm_per_s == 0)
