@@ -96,7 +96,10 @@ def foreground(labels: np.ndarray) -> Foreground:
         present = np.flatnonzero(counts)
         lut = np.zeros(counts.size, dtype=np.intp)
         lut[present] = np.arange(present.size)
-        index = lut[values]
+        if present.size == counts.size - 1:  # labels 1 .. n, all present: no look-up needed
+            index = values.astype(np.intp) - 1
+        else:
+            index = lut[values]
     else:
         present, index = np.unique(values, return_inverse=True)
     rows = flat // (n_cols + 2)

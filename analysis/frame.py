@@ -117,7 +117,9 @@ def frame_metrics(
     out.update(_density(table, window, size_nm))
     out.update(_sizes(table, edge, unit, scale))
     out.update(_shapes(table, edge))
-    tree = cKDTree(np.column_stack([x, y])) if n else None
+    # unbalanced, non-compact nodes: about a third faster to build and search at these sizes; the
+    # pairs found are the same (in another order)
+    tree = cKDTree(np.column_stack([x, y]), balanced_tree=False, compact_nodes=False) if n else None
     dispersion, near = _dispersion(x, y, window, unit, scale, tree)
     out.update(dispersion)
     out.update(

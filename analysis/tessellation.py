@@ -92,7 +92,8 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
     corners = np.ascontiguousarray(tri.simplices.T)
     # hull edges: the two corners other than k of every triangle without a neighbour opposite k
     open_side = tri.neighbors.T == -1
-    on_hull = np.bincount(corners.ravel(), minlength=n) == 0  # duplicates left out by Qhull
+    triangles_at = np.bincount(corners.ravel(), minlength=n)
+    on_hull = triangles_at == 0  # duplicates left out by Qhull
     on_hull[corners[NEXT][open_side]] = True
     on_hull[corners[AFTER_NEXT][open_side]] = True
     cx, cy = x[corners], y[corners]
@@ -107,7 +108,7 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
         "voronoi_area_cv": cv,
         "voronoi_cell_count_used": int(areas.size),
     }
-    out.update(_bond_order_corners(n, corners, cx, cy, ~on_hull))
+    out.update(_bond_order_corners(n, corners, cx, cy, ~on_hull, triangles_at))
     return out
 
 
@@ -120,9 +121,15 @@ def _bond_order(points: np.ndarray, tri: Delaunay, use: np.ndarray) -> dict[str,
 
 
 def _bond_order_corners(
-    n: int, corners: np.ndarray, cx: np.ndarray, cy: np.ndarray, use: np.ndarray
+    n: int,
+    corners: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    use: np.ndarray,
+    triangles_at: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """:func:`_bond_order` from the triangles' corner indices and coordinates (3, m).
+    """:func:`_bond_order` from the triangles' corner indices and coordinates (3, m) (and the number
+    of triangles at each point when known).
 
     Side k of a triangle runs from corner k to corner k + 1 and is a bond of both; seen from corner
     k + 1 its direction is reversed, which leaves exp(i k theta) unchanged for even k. So corner k
@@ -135,7 +142,9 @@ def _bond_order_corners(
     c4, s4 = c2 * c2 - s2 * s2, 2.0 * c2 * s2
     c6, s6 = c4 * c2 - s4 * s2, c4 * s2 + s4 * c2
     index = corners.ravel()
-    degree = np.maximum(2 * np.bincount(index, minlength=n), 1)
+    if triangles_at is None:  # number of triangles at each point
+        triangles_at = np.bincount(index, minlength=n)
+    degree = np.maximum(2 * triangles_at, 1)
     out: dict[str, float] = {}
     for k, c, s in ((6, c6, s6), (4, c4, s4)):
         re = np.bincount(index, weights=(c + c[AFTER_NEXT]).ravel(), minlength=n) / degree

@@ -90,14 +90,6 @@ class Particles:
         )
 
 
-def empty_particles() -> Particles:
-    """Return a population with no particles."""
-    z = np.zeros(0)
-    return Particles(
-        np.zeros(0, np.int64), z, z, z, np.zeros(0, np.int8), z, z, z, np.zeros((0, 4)), z
-    )
-
-
 def extents_px(p: Particles, pixel_size_nm: float) -> np.ndarray:
     """Return each particle's largest in-plane centre-to-outline distance (px)."""
     return np.array(
