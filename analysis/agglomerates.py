@@ -156,7 +156,14 @@ def agglomerate_metrics(
     gap_roots = _roots(n, gaps)
     roots = gap_roots
     if "contact_group" in table:
-        roots = _roots(n, contact_links(np.asarray(table["contact_group"])), gap_roots)
+        group = np.asarray(table["contact_group"])
+        contacts = table.get("contact_count")
+        if contacts is not None:  # particles touching none are alone in their group: no links
+            touching = np.flatnonzero(np.asarray(contacts) > 0)
+            links = touching[contact_links(group[touching])]
+        else:
+            links = contact_links(group)
+        roots = _roots(n, links, gap_roots)
     size = np.bincount(roots)
     groups = size[size >= 2]
     histogram = np.bincount(

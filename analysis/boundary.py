@@ -87,7 +87,7 @@ def perimeter_and_contacts(fg: Foreground, runs: Runs) -> tuple[np.ndarray, np.n
     n = fg.n_particles
     if n == 0:
         return np.zeros(0), np.zeros((0, 2), dtype=np.intp)
-    own = fg.labels[fg.index]
+    own = fg.neighbour_labels(0, 0)  # label of each pixel, in the dtype of its neighbours' labels
     vertical = np.zeros(fg.index.size, dtype=np.int8)
     diagonal = np.zeros(fg.index.size, dtype=np.int8)
     firsts, seconds = [], []

@@ -200,10 +200,9 @@ def _half_row_envelope(x: np.ndarray, owner: np.ndarray, pick: np.ufunc) -> np.n
     sign = -1.0 if pick is np.minimum else 1.0
     out = x + 0.5 * sign
     same_prev = same_as_previous(owner)
-    same_next = np.roll(same_prev, -1)  # the last element's successor is never the same
     above = 0.5 * (x[1:] + x[:-1])  # H's edge halfway between row i and row i + 1
     out[1:] = np.where(same_prev[1:], pick(out[1:], above), out[1:])
-    out[:-1] = np.where(same_next[:-1], pick(out[:-1], above), out[:-1])
+    out[:-1] = np.where(same_prev[1:], pick(out[:-1], above), out[:-1])  # same as the next
     return out
 
 

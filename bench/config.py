@@ -63,7 +63,7 @@ class BenchConfig:
     live: bool = True
     live_side_px: int = 512
     offered_fps: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
-    level_s: float = 6.0
+    level_s: float = 5.0
     sizes_px: tuple[int, ...] = (256, 512, 1024, 2048)
     batch_settings: tuple[BatchSetting, ...] = (
         BatchSetting(1, 0.0),
@@ -73,11 +73,11 @@ class BenchConfig:
     engines: tuple[str, ...] = ("classical", "onnx", "onnx-int8")
     target_fps: float = 15.0
     noop: bool = True
-    compare_frames: int = 30
+    compare_frames: int = 20
     compare_side_px: int = 512
-    particlespy_frames: int = 6
+    particlespy_frames: int = 4
     engine_sizes_px: tuple[int, ...] = (256, 512, 1024, 2048)
-    engine_budget_s: float = 4.0
+    engine_budget_s: float = 2.0
     particle_counts: tuple[int, ...] = (100, 300, 1000, 3000, 10000)
     scaling_frames: int = 15
     backend_frames: int = 6

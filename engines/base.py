@@ -20,7 +20,8 @@ Contrast = Literal["bright", "dark", "auto"]
 class EngineConfig:
     """Settings of the segmentation engine (the ``[engine]`` table of the TOML config).
 
-    name: which engine: "classical", "onnx" (onnxruntime, CPU), "torch", "tensorrt".
+    name: which engine: "onnx" (the default: the shipped U-Net on onnxruntime, CPU), "torch" (the
+        same model in torch, the reference), "tensorrt" (NVIDIA GPU) or "classical" (the baseline).
     contrast: "bright" particles (HAADF-STEM), "dark" particles (bright-field TEM) or "auto" (decided per
         frame from the intensity distribution).
     weights: path to a model file (.onnx / .pt); empty = the shipped default model.
@@ -30,7 +31,7 @@ class EngineConfig:
     max_batch: largest batch the engine is built/optimised for (TensorRT profile upper bound).
     """
 
-    name: str = "classical"
+    name: str = "onnx"
     contrast: Contrast = "auto"
     weights: str = ""
     threads: int = 0

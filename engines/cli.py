@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: see TrainConfig)")
     p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--init", type=Path, default=None, help="start from this .pt (fine-tune)")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     p.set_defaults(func=run_train)
 
@@ -86,7 +87,9 @@ def run_train(args: argparse.Namespace) -> int:
     insitu = real_samples(root, INSITU, "train") if real else []
     emps = real_samples(root, EMPS, "train") if real else []
     log.info("training on %d sim, %d in-situ, %d EMPS frames", len(sim), len(insitu), len(emps))
-    model, losses = train(Pools.from_samples(sim, insitu, emps), cfg, args.out, args.stem)
+    model, losses = train(
+        Pools.from_samples(sim, insitu, emps), cfg, args.out, args.stem, init=args.init
+    )
     if not args.no_export:
         export_onnx(model, args.out / f"{args.stem}.onnx")
     print(

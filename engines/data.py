@@ -215,16 +215,28 @@ def random_sim_config(rng: np.random.Generator, shape: tuple[int, int] = (384, 3
                 radius_min_nm=min(0.3, 0.5 * radius_px * pixel_size_nm),
                 n_particles=float(np.clip(n, 2, 500)),
                 arrangement=str(rng.choice(ARRANGEMENTS)),
-                particle_signal_per_nm=float(rng.uniform(0.02, 0.08)),
+                particle_signal_per_nm=float(rng.uniform(0.02, 0.07)),
+                support_signal_fraction=float(rng.uniform(0.03, 0.3)),
                 support_texture_rms=float(rng.uniform(0.03, 0.25)),
-                support_undulation_rms=float(rng.uniform(0.0, 0.15)),
+                support_undulation_rms=float(rng.uniform(0.0, 0.6)),
                 contaminant_rate=float(rng.uniform(0.0, 0.5)),
                 probe_fwhm_nm=float(rng.uniform(0.5, 2.0)) * pixel_size_nm,
                 line_jitter_px=float(rng.uniform(0, 1.0)) if rng.random() < 0.3 else 0.0,
+                support_coverage=float(rng.uniform(0.5, 1.0)) if rng.random() < 0.2 else 1.0,
             )
         except ValueError:
             continue
     return base
+
+
+def simulator_digest() -> str:
+    """Return a short hash of the simulator's source files (a cache made by another version is stale)."""
+    import nanolive.sim
+
+    h = hashlib.sha256()
+    for path in sorted(Path(nanolive.sim.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def simulated_training_set(
@@ -234,7 +246,9 @@ def simulated_training_set(
     from nanolive.sim import simulate_image
     from tqdm import tqdm
 
-    key = hashlib.sha256(f"v1-{n_frames}-{seed}-{shape}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{n_frames}-{seed}-{shape}-{simulator_digest()}".encode()).hexdigest()[
+        :12
+    ]
     cache = cache_dir / f"sim_train_{key}.npz" if cache_dir else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:

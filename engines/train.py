@@ -171,13 +171,20 @@ def train(
     out_dir: Path | None = None,
     stem: str = "unet",
     progress: bool = True,
+    init: Path | None = None,
 ) -> tuple[UNet, list[float]]:
-    """Train a model on ``pools``; return it (eval mode) and the loss of every step."""
+    """Train a model on ``pools``; return it (eval mode) and the loss of every step.
+
+    init: a .pt state dict (same spec) to start from (fine-tuning) instead of a seeded random init.
+    """
     from tqdm import tqdm
 
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    model = new_model(cfg.spec, cfg.seed).to(memory_format=torch.channels_last)
+    model = new_model(cfg.spec, cfg.seed)
+    if init is not None:
+        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True))
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses: list[float] = []
     meta = {

@@ -5,9 +5,10 @@ finite cost that minimises  sum(cost[i, j] over pairs) + non_link_cost * (number
 columns) / 2.  So a pair is only worth making when it is cheaper than leaving both its row and its
 column unmatched (cost < non_link_cost), and a cheap pair is never displaced by a forced expensive one.
 
-Method: star-shaped components (one row whose candidate columns have no other candidate row, or the
-transpose; isolated pairs included) are decided directly (the cheapest edge is optimal); every other
-gated pair goes into one Jaqaman-style augmented sparse matrix
+Method: edges that an exchange argument proves optimal (the cheapest edge of both its row and its
+column, with expensive second choices; isolated pairs included) are fixed first; star-shaped
+components (one row whose candidate columns have no other candidate row, or the transpose) are
+decided directly (the cheapest edge is optimal); every other gated pair goes into one Jaqaman-style augmented sparse matrix
 [[C, D], [B, C^T-pattern]] (D, B diagonal at non_link_cost / 2) solved with
 `scipy.sparse.csgraph.min_weight_full_bipartite_matching`. `associate_dense` is the textbook padded
 `linear_sum_assignment` form, kept as a reference.
@@ -75,13 +76,54 @@ def associate_edges(
     rows, cols, costs = rows[keep], cols[keep], costs[keep]
     if rows.size == 0:
         return _result(np.zeros((0, 2), np.int64), n_rows, n_cols)
+    fixed, keep = _dominant_matches(rows, cols, costs, t, n_rows, n_cols)
+    rows, cols, costs = rows[keep], cols[keep], costs[keep]
     row_deg = np.bincount(rows, minlength=n_rows)
     col_deg = np.bincount(cols, minlength=n_cols)
     direct, rest = _star_matches(rows, cols, costs, row_deg, col_deg)
     if not np.any(rest):
-        return _result(direct, n_rows, n_cols)
+        return _result(np.concatenate([fixed, direct]), n_rows, n_cols)
     solved = _solve_augmented(rows[rest], cols[rest], costs[rest], t)
-    return _result(np.concatenate([direct, solved]), n_rows, n_cols)
+    return _result(np.concatenate([fixed, direct, solved]), n_rows, n_cols)
+
+
+def _best_two(key: np.ndarray, costs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key value: index of its cheapest edge (-1 if none) and the second-lowest cost (inf)."""
+    e = np.arange(key.size)
+    low = np.full(n, np.inf)
+    np.minimum.at(low, key, costs)
+    best = np.full(n, key.size, np.int64)
+    np.minimum.at(best, key, np.where(costs == low[key], e, key.size))  # first of ties
+    best[best == key.size] = -1
+    second = np.full(n, np.inf)
+    others = best[key] != e
+    np.minimum.at(second, key[others], costs[others])
+    return best, second
+
+
+def _dominant_matches(
+    rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: float, n_rows: int, n_cols: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return edges that some optimal solution contains, and the mask of edges still undecided.
+
+    Exchange argument: let (i, j) be the cheapest edge of row i and of column j. In a solution
+    without it, i is unmatched or matched to j', j unmatched or matched to i'; replacing those
+    pairs by (i, j) (freeing j' and i') changes the cost by c_ij + t - c_ij' - c_i'j when both were
+    matched, and by at most c_ij - (cheapest alternative) <= 0 otherwise. So if also
+    c_ij + t <= (second cheapest of row i) + (second cheapest of column j) (inf when absent), (i, j)
+    can be fixed. Each row and column has one cheapest edge, so fixed edges never conflict.
+    """
+    e = np.arange(rows.size)
+    best_r, second_r = _best_two(rows, costs, n_rows)
+    best_c, second_c = _best_two(cols, costs, n_cols)
+    mutual = (best_r[rows] == e) & (best_c[cols] == e)
+    ok = mutual & (costs + t <= second_r[rows] + second_c[cols])
+    row_fixed = np.zeros(n_rows, bool)
+    col_fixed = np.zeros(n_cols, bool)
+    row_fixed[rows[ok]] = True
+    col_fixed[cols[ok]] = True
+    keep = ~(row_fixed[rows] | col_fixed[cols])
+    return np.stack([rows[ok], cols[ok]], axis=1), keep
 
 
 def _star_matches(

@@ -152,6 +152,13 @@ def markdown_report(
             continue
         out += [f"## {SOURCE_TITLES[source]}", ""]
         out += scores_table(rows, with_targets=source == "truth")
+        ratio = _nanmean([r.detections_per_frame * r.n_frames / max(1, r.n_true) for r in rows])
+        if source != "truth" and not 0.67 <= ratio <= 1.5:
+            out += [
+                "",
+                f"The detector returns {ratio:.1f} times as many objects per frame as there are"
+                " particles: these numbers measure the segmentation, not the tracker.",
+            ]
         out.append("")
     if trackmate_lines:
         out += [

@@ -1,12 +1,13 @@
 """The streaming particle tracker: one `update` per frame, tracks and events out.
 
-Per frame: Kalman predict of every track -> global drift compensation -> KD-tree gate + Mahalanobis cost
--> thresholded assignment (`associate_edges`) -> Kalman update of matched tracks -> merge / split search
-on the tracks that ended and the detections that started -> track lifecycle (tentative tracks confirmed
-after `min_hits` matches, coasting through up to `max_gap` missed frames, deletion) -> events.
+Per frame: Kalman predict of every track -> global drift compensation -> KD-tree gate + Mahalanobis
+cost -> thresholded assignment (`associate_edges`) -> Kalman update of matched tracks -> merge / split
+candidates from the tracks that ended and the detections that started (decided `merge_confirm_frames`
+later on averaged areas) -> track lifecycle (tentative tracks confirmed after `min_hits` matches,
+coasting through up to `max_gap` missed frames, deletion) -> events.
 
 Track state is kept as stacked numpy arrays (one row per live track), so the per-frame cost has no
-Python loop over tracks; only the few ended tracks and new detections are looped over for events.
+Python loop over tracks; only the few pending merge/split events are looped over.
 """
 
 from __future__ import annotations

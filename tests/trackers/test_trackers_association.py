@@ -84,3 +84,17 @@ def test_bad_input_is_rejected():
         associate(np.zeros((1, 1)), 0.0)
     with pytest.raises(ValueError, match="out of range"):
         associate_edges([0], [5], [1.0], (1, 1), 2.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sparse_reductions_keep_the_optimum_on_clustered_problems(seed):
+    """Point-tracking-like problems (cheap true pairs, some cheap rivals) vs the dense reference."""
+    rng = np.random.default_rng(100 + seed)
+    n = 40
+    pts = rng.uniform(0, 60, size=(n, 2))
+    det = pts + rng.normal(0, 1.5, size=pts.shape)
+    d2 = ((pts[:, None, :] - det[None, :, :]) ** 2).sum(-1)
+    cost = np.where(d2 < 30, d2, np.inf)
+    a = associate(cost, 12.0)[0]
+    b = associate_dense(cost, 12.0)[0]
+    assert total_cost(cost, a, 12.0) == pytest.approx(total_cost(cost, b, 12.0))
