@@ -39,6 +39,7 @@ def latency_cdf(results: dict, path: Path) -> bool:
     plt = _pyplot()
     live = results.get("live") or {}
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.set_prop_cycle(color=[plt.get_cmap("tab20")(k) for k in range(20)])
     drawn = False
     side = results["config"]["live_side_px"]
     for session in live.get("sessions", []):
@@ -100,10 +101,13 @@ def scaling(results: dict, path: Path) -> bool:
     plt = _pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
     drawn = False
-    for name, rows in results.get("engine_scaling", {}).get("engines", {}).items():
+    curves = results.get("engine_scaling", {}).get("engines", {})
+    for k, (name, rows) in enumerate(curves.items()):
         sides = [r["side_px"] for r in rows]
-        a.plot(sides, [r["engine_frames_per_s"] for r in rows], "o-", label=f"{name} engine only")
-        a.plot(sides, [r["core_frames_per_s"] for r in rows], "s--", label=f"{name} core")
+        fps = [r["engine_frames_per_s"] for r in rows]
+        a.plot(sides, fps, "o-", color=f"C{k}", label=f"{name} engine only")
+        core = [r["core_frames_per_s"] for r in rows]
+        a.plot(sides, core, "s--", color=f"C{k}", label=f"{name} core")
         drawn = True
     a.set_xscale("log", base=2)
     a.set_yscale("log")
@@ -137,12 +141,10 @@ def compare(results: dict, path: Path) -> bool:
     for k, (name, m) in enumerate(shown):
         fps = m["frames_per_s"]
         color = f"C{k}"
-        ax.scatter([fps], [m["detection"]["f1"]], marker="o", color=color)
-        ax.scatter([fps], [m["tracking"]["mota"]], marker="^", color=color)
-        ax.annotate(
-            name, (fps, m["detection"]["f1"]), fontsize=7, xytext=(4, 4), textcoords="offset points"
-        )
+        ax.scatter([fps], [m["detection"]["f1"]], marker="o", color=color, label=f"{name} F1")
+        ax.scatter([fps], [m["tracking"]["mota"]], marker="^", color=color, label=f"{name} MOTA")
         drawn = True
+    ax.legend(fontsize=6, ncol=2)
     ax.set_xscale("log")
     ax.set_xlabel("frames/s (analysis + tracking)")
     ax.set_ylabel("detection F1 (o), MOTA (^)")

@@ -23,7 +23,8 @@ RULES = """\
   histograms (segment time is per batch / batch size); CPU = serve process user + system time over the
   level's wall time (1.0 = one core), and the same for the benchmark process (sender + subscriber, the
   load generator); memory = the serve process's peak resident set.
-- Engine only = `engine.segment` alone in the benchmark process on the same frames and batch size;
+- Engine only = `engine.segment` alone in the benchmark process on the same frames and batch size
+  (rate from the median time per call, so a moment of CPU stolen by another process counts less);
   core = engine + particle_table + tracker + frame_metrics without sockets; pipeline efficiency =
   end-to-end maximum-rate throughput / engine-only throughput.
 - The no-op path (engine that finds nothing) measures the pipeline's own overhead the same way.

@@ -1,7 +1,8 @@
 """One benchmark run: every part measured in one process, one after the other, on the same machine.
 
-Order: accuracy/speed comparison, engine-only and core scaling against frame size, tracker + metric
-cost against particle count, then the live load (real serve subprocesses). Ratios are only ever taken
+Order: accuracy/speed comparison, engine-only and core scaling against frame size, the engine-backend
+table, tracker + metric cost against particle count, then the live load (real serve subprocesses,
+within the run's time budget). Ratios are only ever taken
 between numbers of the same run. The result is one JSON-ready dict (see :func:`run_bench`).
 """
 
@@ -46,13 +47,11 @@ class FramePools:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._pools: dict[int, list[np.ndarray]] = {}
-        self._float: dict[int, list[np.ndarray]] = {}
 
     def wire(self, side: int) -> list[np.ndarray]:
         """Return the uint16 frames of ``side`` (px)."""
         if side not in self._pools:
             frames = simulated_frames(side, pool_size(side), self.seed)
-            self._float[side] = [f.image for f in frames]
             self._pools[side] = [wire_image(f.image) for f in frames]
         return self._pools[side]
 

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--insitu-share", type=float, default=0.4, help="in-situ share of real patches")
     p.add_argument("--sim-frames", type=int, default=800, help="simulated training frames")
     p.add_argument("--sim-seed", type=int, default=0)
+    p.add_argument("--sim-cache", type=Path, default=None, help="use this cached .npz of frames")
     p.add_argument("--cache-dir", type=Path, default=Path("/tmp/nanolive-cache"))
     p.add_argument("--data-root", type=Path, default=None, help="shared/data/authentic folder")
     p.add_argument("--base-channels", type=int, default=8)
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--weights", default="", help="model file for the neural engines")
     e.add_argument("--int8", action="store_true", help="onnx: the INT8 model")
     e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--min-area-px", type=int, default=4, help="drop smaller instances (px)")
     e.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default: all)")
     e.add_argument("--sim-frames", type=int, default=8, help="simulated frames per dose")
     e.add_argument("--data-root", type=Path, default=None)
@@ -62,7 +64,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Build the data pools, train, checkpoint and (unless --no-export) export to ONNX."""
     from .augment import AugmentConfig
-    from .data import EMPS, INSITU, default_data_root, real_samples, simulated_training_set
+    from .data import (
+        EMPS,
+        INSITU,
+        default_data_root,
+        load_sim_cache,
+        real_samples,
+        simulated_training_set,
+    )
     from .export import export_onnx
     from .model import ModelSpec
     from .train import Pools, TrainConfig, train
@@ -82,7 +91,10 @@ def run_train(args: argparse.Namespace) -> int:
         augment=AugmentConfig(),
     )
     root = args.data_root or default_data_root()
-    sim = simulated_training_set(args.sim_frames, args.sim_seed, args.cache_dir)
+    if args.sim_cache is not None:
+        sim = load_sim_cache(args.sim_cache)
+    else:
+        sim = simulated_training_set(args.sim_frames, args.sim_seed, args.cache_dir)
     real = args.real_fraction > 0
     insitu = real_samples(root, INSITU, "train") if real else []
     emps = real_samples(root, EMPS, "train") if real else []
@@ -152,7 +164,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     engines = {}
     for name in args.engine:
         weights = args.weights if name != "classical" else ""
-        cfg = EngineConfig(name=name, weights=weights, threads=args.threads, int8=args.int8)
+        cfg = EngineConfig(
+            name=name,
+            weights=weights,
+            threads=args.threads,
+            int8=args.int8 and name == "onnx",
+            min_area_px=args.min_area_px,
+        )
         engines[name] = create_engine(cfg)
     results = []
     for set_name in args.sets or SET_NAMES:

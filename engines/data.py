@@ -239,6 +239,13 @@ def simulator_digest() -> str:
     return h.hexdigest()[:12]
 
 
+def load_sim_cache(path: Path) -> list[Sample]:
+    """Return the frames of a cache file written by :func:`simulated_training_set`."""
+    with np.load(path) as data:
+        images, labels = data["images"], data["labels"]
+    return [Sample(f"sim{i}", "sim", images[i], labels[i]) for i in range(len(images))]
+
+
 def simulated_training_set(
     n_frames: int, seed: int, cache_dir: Path | None, shape: tuple[int, int] = (384, 384)
 ) -> list[Sample]:
@@ -251,9 +258,7 @@ def simulated_training_set(
     ]
     cache = cache_dir / f"sim_train_{key}.npz" if cache_dir else None
     if cache is not None and cache.exists():
-        with np.load(cache) as data:
-            images, labels = data["images"], data["labels"]
-        return [Sample(f"sim{i}", "sim", images[i], labels[i]) for i in range(n_frames)]
+        return load_sim_cache(cache)
     rng = np.random.default_rng(seed)
     samples = []
     for i in tqdm(range(n_frames), desc="simulating", unit="frame"):

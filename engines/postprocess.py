@@ -57,13 +57,33 @@ def relabel_without_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:
     return lut[labels]
 
 
-def instances_from_logits(logits: np.ndarray, min_area_px: int = 4) -> np.ndarray:
+#: An instance is kept only if its foreground logit somewhere exceeds this (sigmoid 0.88): removes the
+#: faint blobs that support texture produces on noisy real frames.
+MIN_PEAK_LOGIT = 2.0
+
+
+def drop_faint(labels: np.ndarray, fg_logit: np.ndarray, min_peak_logit: float) -> np.ndarray:
+    """Return labels with the instances whose peak foreground logit is <= min_peak_logit set to 0."""
+    n = int(labels.max())
+    if n == 0:
+        return labels
+    peak = np.zeros(n + 1)
+    peak[1:] = ndi.maximum(fg_logit, labels, index=np.arange(1, n + 1))
+    keep = peak > min_peak_logit
+    keep[0] = False
+    return np.where(keep[labels], labels, 0).astype(np.int32)
+
+
+def instances_from_logits(
+    logits: np.ndarray, min_area_px: int = 4, min_peak_logit: float = MIN_PEAK_LOGIT
+) -> np.ndarray:
     """Return int32 instance labels (H, W) from logits (2, H, W): foreground and core channels.
 
     A pixel is foreground where its foreground logit > 0; seeds are connected components of foreground
     pixels whose core logit > 0 (8-connectivity). A watershed on the negated core logit grows the seeds
     over the foreground, so touching particles split where the core evidence is lowest; foreground
-    blobs that no seed reaches become one instance each.
+    blobs that no seed reaches become one instance each. Instances whose foreground logit never
+    exceeds ``min_peak_logit``, or smaller than ``min_area_px`` (px), are dropped.
     """
     if logits.ndim != 3 or logits.shape[0] != 2:
         raise ValueError(f"expected logits of shape (2, H, W), got {logits.shape}")
@@ -80,4 +100,4 @@ def instances_from_logits(logits: np.ndarray, min_area_px: int = 4) -> np.ndarra
     if orphan.any():
         extra, _ = ndi.label(orphan, structure=eight)
         labels = np.where(extra > 0, extra + n_seeds, labels).astype(np.int32)
-    return relabel_without_small(labels, min_area_px)
+    return relabel_without_small(drop_faint(labels, logits[0], min_peak_logit), min_area_px)

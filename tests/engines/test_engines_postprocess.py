@@ -76,3 +76,12 @@ def test_pad_to_multiple_handles_odd_sizes() -> None:
     padded, (h, w) = pad_to_multiple(x, 16)
     assert padded.shape == (2, 1, 48, 64) and (h, w) == (37, 61)
     assert np.array_equal(padded[..., :h, :w], x)
+
+
+def test_faint_blobs_are_dropped() -> None:
+    logits = np.full((2, 30, 30), -5.0, np.float32)
+    logits[:, 3:10, 3:10] = 4.0  # confident particle
+    logits[:, 15:25, 15:25] = 1.0  # foreground and core, but never confident
+    pred = instances_from_logits(logits)
+    assert pred.max() == 1 and pred[5, 5] == 1 and pred[20, 20] == 0
+    assert instances_from_logits(logits, min_peak_logit=0.5).max() == 2
