@@ -16,9 +16,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
+
+if TYPE_CHECKING:
+    from nanolive.sim import SimConfig
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +196,7 @@ def real_samples(root: Path, dataset: str, part: str) -> list[Sample]:
 # --- simulator ---------------------------------------------------------------------------------
 
 
-def random_sim_config(rng: np.random.Generator, shape: tuple[int, int] = (384, 384)):
+def random_sim_config(rng: np.random.Generator, shape: tuple[int, int] = (384, 384)) -> SimConfig:
     """Return a SimConfig drawn over the range the model must cope with (both contrasts, 10-2000 e/px,
     particle radii ~2.5-20 px, every arrangement, support texture, contaminants, scan jitter)."""
     from nanolive.sim import SimConfig

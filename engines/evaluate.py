@@ -23,7 +23,6 @@ from .data import (
     simulated_eval_set,
 )
 from .metrics import (
-    InstanceCounts,
     centroids_xy,
     match_boxes,
     score_image,
@@ -82,14 +81,6 @@ def evaluate_samples(
             scores.append(score_image(s.labels, pred))
     metrics = summarise(scores) if scores else summarise_boxes(counts, n_true, n_pred)
     return SetResult(engine_name, name, metrics, t_total / len(samples))
-
-
-def box_counts_total(counts: list[InstanceCounts]) -> InstanceCounts:
-    """Return the sum of per-image detection counts."""
-    total = InstanceCounts(0, 0, 0)
-    for c in counts:
-        total = total + c
-    return total
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (

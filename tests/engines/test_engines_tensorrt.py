@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from nanolive.engines.base import EngineConfig
 
 #: FP16 plan vs fp32 torch: tolerance on raw logits, and agreement of the foreground decision.
