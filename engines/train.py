@@ -189,6 +189,7 @@ def train(
     losses: list[float] = []
     meta = {
         "train": asdict(cfg),
+        "init": str(init) if init is not None else None,
         "pools": {k: len(getattr(pools, k)) for k in ("sim", "insitu", "emps")},
     }
     t0 = time.time()

@@ -77,7 +77,7 @@ def test_shipped_model_segments_simulated_frames(
     pred = create_engine(EngineConfig(name="onnx", threads=1)).segment(sample.image[None])[0]
     scores = score_image(sample.labels, pred)
     # chance level is ~0: a random or empty labelling matches no particle at IoU 0.5.
-    # Measured at shipping: HAADF F1 0.88 / Dice 0.82, BF F1 0.45 / Dice 0.61 (classical: 0.70 / 0.10).
+    # Measured at shipping: HAADF F1 0.89 / Dice 0.83, BF F1 0.54 / Dice 0.65 (classical: 0.70 / 0.10).
     assert scores.inst50.f1 > min_f1, scores
     assert scores.pixel.dice > min_dice, scores
 
