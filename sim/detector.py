@@ -3,7 +3,9 @@
 HAADF: fraction on the detector f = support_signal_fraction * support + particle_signal_per_nm *
 (Z x thickness, probe-blurred) + contaminants, clipped to [0, 1]. BF: transmitted fraction
 exp(-bf_contrast_scale * f_haadf) x (1 - bf_phase_contrast x (support - 1)) (dark particles on a
-bright, phase-contrast textured support). Expected electrons per pixel
+bright, phase-contrast textured support), clipped to [0, 1] (vacuum and thin spots transmit at most
+the whole dose; strongly undulating thick spots at least nothing). So the expected electrons per
+pixel are always in [0, dose] and never a negative Poisson mean. Expected electrons per pixel
 = dose x fraction; counts = gain x N_e + offset + read noise, N_e ~ Poisson (exact below
 ``poisson_exact_below`` electrons, Gaussian with the Poisson variance above).
 """
@@ -100,16 +102,19 @@ def expected_electrons(
         if config.bf_phase_contrast:
             phase = f32(-config.bf_phase_contrast) * support
             phase += f32(1.0 + config.bf_phase_contrast)
-            np.maximum(phase, f32(0.0), out=phase)
             layer *= phase
+        # a transmitted fraction: in [0, 1] (the phase term can push thin spots and vacuum above 1
+        # and, with strong undulation, thick spots below 0); never a negative Poisson mean
+        np.clip(layer, f32(0.0), f32(1.0), out=layer)
         layer *= f32(dose)
         return layer
-    # HAADF: every term is >= 0, so only the upper bound (all electrons scattered) is enforced
+    # HAADF: a scattered fraction, clipped to [0, 1] (every term is >= 0 for valid inputs; the lower
+    # bound guards the Poisson draw against rounding or a caller's negative support map)
     layer = probe_blur(particles_nm, config, dose * config.particle_signal_per_nm)
     layer += f32(dose * config.support_signal_fraction) * support
     if contaminants is not None:
         layer += f32(dose) * contaminants
-    np.minimum(layer, f32(dose), out=layer)
+    np.clip(layer, f32(0.0), f32(dose), out=layer)
     return layer
 
 

@@ -132,20 +132,32 @@ def _render_resolving_hidden(
             (int(particles.track_id[i]), occluder_of(rendering, int(i), int(particles.track_id[i])))
             for i in hidden
         ]
-        merged: set[int] = set()
+        # several hidden particles under one occluder (a stack) are all merged this round, one after
+        # the other: ``merged_into`` follows each merged id to the particle that now holds it
+        merged_into: dict[int, int] = {}
         for hid, owner in pairs:
-            if owner == 0 or hid in merged or owner in merged:
+            if owner == 0:
                 continue
-            rows = np.flatnonzero(np.isin(particles.track_id, (hid, owner)))
+            a, b = _current_id(hid, merged_into), _current_id(owner, merged_into)
+            if a == b:
+                continue
+            rows = np.flatnonzero(np.isin(particles.track_id, (a, b)))
             particles = merge_pair(particles, int(rows[0]), int(rows[1]), next_id)
-            lineage.append(Lineage("merge", (min(hid, owner), max(hid, owner)), (next_id,)))
-            merged.update((hid, owner))
+            lineage.append(Lineage("merge", (min(a, b), max(a, b)), (next_id,)))
+            merged_into[a] = merged_into[b] = next_id
             next_id += 1
     rendering = render_particles(particles, config.pixel_size_nm, config.shape, scan)
     left = int(np.count_nonzero((rendering.footprint_px > 0) & (rendering.visible_px == 0)))
     if left:
         log.warning("%d fully hidden particles left after %d merge rounds", left, MAX_HIDDEN_ROUNDS)
     return particles, rendering, next_id
+
+
+def _current_id(track_id: int, merged_into: dict[int, int]) -> int:
+    """Return the id of the particle that now holds ``track_id`` (itself if never merged)."""
+    while track_id in merged_into:
+        track_id = merged_into[track_id]
+    return track_id
 
 
 def _frame(
