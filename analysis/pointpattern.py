@@ -206,5 +206,6 @@ def _histogram(values: np.ndarray, edges: np.ndarray, weights: np.ndarray) -> np
     inside = (values >= edges[0]) & (values <= edges[-1])
     if not inside.all():
         values, weights = values[inside], weights[inside]
-    index = bin_index(values, edges)  # a value on the last edge gets the last bin
+    index = bin_index(values, edges)
+    np.minimum(index, nbins - 1, out=index)  # a value on the last edge gets the last bin
     return np.bincount(index, weights=weights, minlength=nbins)

@@ -88,3 +88,17 @@ def test_bond_order_equals_direct_computation() -> None:
         expected = float(np.mean(np.array(psi)[~on_hull]))
         got = _bond_order(pts, tri, ~on_hull)[f"bond_order_psi{k}_mean"]
         assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_pairs_on_the_last_annulus_edge_fall_in_the_last_bin() -> None:
+    # a square lattice of pitch 20 px: many pairs at exactly 40 px, the last edge (np.histogram's
+    # rule: the last bin is closed); such pairs once made an extra bin and a broadcasting error
+    window = Window(200, 200)
+    grid = np.arange(10.0, 200.0, 20.0)
+    x, y = (a.ravel() for a in np.meshgrid(grid, grid))
+    pairs = weighted_pairs(cKDTree(np.column_stack([x, y])), x, y, window, 40.0)
+    assert np.any(pairs.distance == 40.0)
+    edges = np.arange(0.0, 40.0 + 1e-9, 4.0)
+    sums = np.histogram(pairs.distance, bins=edges, weights=pairs.weight)[0]
+    expected = window.area / (100 * 99) * sums / (np.pi * (edges[1:] ** 2 - edges[:-1] ** 2))
+    assert pair_correlation(pairs, 100, window, edges) == pytest.approx(expected, rel=1e-12)
