@@ -105,6 +105,22 @@ class CsvTable:
             self._writer.writerow([cell(row.get(k)) for k in self.columns])
         self._file.flush()
 
+    def write_columns(self, columns: Mapping[str, list[object]]) -> None:
+        """Append the rows given column-wise (cells already formatted, all lists of equal length)
+        and flush; the fast path for particle tables."""
+        n = len(next(iter(columns.values()), []))
+        if n == 0:
+            return
+        if self.columns is None:
+            self._open(list(self.key_columns))
+        assert self.columns is not None and self._file is not None
+        new = [k for k in columns if k not in self.columns]
+        if new:
+            self._widen(new)
+        blank = [""] * n
+        self._writer.writerows(zip(*(columns.get(k, blank) for k in self.columns), strict=True))
+        self._file.flush()
+
     def close(self) -> None:
         """Close the file."""
         if self._file is not None:
@@ -128,17 +144,31 @@ class CsvTable:
             self._writer.writerow(row + pad)
 
 
-def particle_rows(result: FrameResult, source: str, frame: int) -> list[dict[str, object]]:
-    """Return one row per particle of ``result``."""
-    table = result.particles
+def column_cells(values: object, n: int) -> list[object]:
+    """Return the CSV cells of one table column of ``n`` rows (as :func:`cell`, vectorised by dtype)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        return [cell(values)] * n
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64).tolist()
+    if arr.dtype.kind in "iu":
+        return arr.tolist()
+    if arr.dtype.kind == "f":
+        return list(map(repr, arr.astype(np.float64).tolist()))
+    return [cell(v) for v in arr]
+
+
+def particle_columns(result: FrameResult, source: str, frame: int) -> dict[str, list[object]]:
+    """Return the particles.csv columns of ``result`` (one cell per particle)."""
     n = result.count
-    rows = []
-    for i in range(n):
-        row: dict[str, object] = {"source": source, "frame": frame, "t_s": result.t_s}
-        for name, col in table.items():
-            row[name] = col[i]
-        rows.append(row)
-    return rows
+    columns: dict[str, list[object]] = {
+        "source": [source] * n,
+        "frame": [frame] * n,
+        "t_s": [cell(result.t_s)] * n,
+    }
+    for name, col in result.particles.items():
+        columns[name] = column_cells(col, n)
+    return columns
 
 
 def frame_row(result: FrameResult, source: str, frame: int) -> dict[str, object]:
@@ -197,7 +227,7 @@ class SessionRecorder:
         """
         src = result.series if source is None else source
         index = result.seq if frame is None else frame
-        self.particles.write_rows(particle_rows(result, src, index))
+        self.particles.write_columns(particle_columns(result, src, index))
         self.frames.write_rows([frame_row(result, src, index)])
         self.write_events(src, list(result.events))
         stack = src if stack_name is None else stack_name
