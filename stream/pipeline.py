@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from nanolive.analysis import frame_metrics, particle_table
@@ -217,18 +217,7 @@ class FrameProcessor:
     @staticmethod
     def _with_seq(tracking: SeriesTracking, event: TrackEvent) -> TrackEvent:
         seq = tracking.seq_of(event.frame)
-        if seq == event.frame:
-            return event
-        return TrackEvent(
-            kind=event.kind,
-            frame=seq,
-            t_s=event.t_s,
-            parents=event.parents,
-            children=event.children,
-            x=event.x,
-            y=event.y,
-            reason=event.reason,
-        )
+        return event if seq == event.frame else replace(event, frame=seq)
 
     def _segment(
         self, frames: Sequence[FrameInput]
