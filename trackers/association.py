@@ -28,15 +28,24 @@ _OFFSET = (
 )
 
 
+def stack_columns(*columns: np.ndarray) -> np.ndarray:
+    """`np.stack(columns, axis=1)` for 1-D arrays of one length, without its overhead."""
+    out = np.empty((columns[0].shape[0], len(columns)), np.result_type(*columns))
+    for k, column in enumerate(columns):
+        out[:, k] = column
+    return out
+
+
 def _result(matches: np.ndarray, n_rows: int, n_cols: int) -> Association:
-    matches = matches.reshape(-1, 2).astype(np.int64)
-    if matches.shape[0]:
-        matches = matches[np.argsort(matches[:, 0], kind="stable")]
-    row_used = np.zeros(n_rows, bool)
+    """Return (matches sorted by row, unmatched rows, unmatched cols) of one-to-one pairs (K, 2)."""
+    matches = matches.reshape(-1, 2).astype(np.int64, copy=False)
+    col_of_row = np.full(n_rows, -1, np.int64)  # rows are unique: a scatter sorts them
+    col_of_row[matches[:, 0]] = matches[:, 1]
+    matched_rows = np.nonzero(col_of_row >= 0)[0]
     col_used = np.zeros(n_cols, bool)
-    row_used[matches[:, 0]] = True
     col_used[matches[:, 1]] = True
-    return matches, np.flatnonzero(~row_used), np.flatnonzero(~col_used)
+    pairs = stack_columns(matched_rows, col_of_row.take(matched_rows))
+    return pairs, np.nonzero(col_of_row < 0)[0], np.nonzero(~col_used)[0]
 
 
 def _check_threshold(non_link_cost: float) -> float:
@@ -72,6 +81,21 @@ def associate_edges(
         raise ValueError(f"pair indices out of range for shape {shape}")
     if np.any(np.isnan(costs)):
         raise ValueError("costs contain NaN")
+    return solve_edges(rows, cols, costs, (n_rows, n_cols), t)
+
+
+def solve_edges(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    costs: np.ndarray,
+    shape: tuple[int, int],
+    non_link_cost: float,
+) -> Association:
+    """`associate_edges` without the input checks, for callers whose pairs are known valid: rows,
+    cols int64 (E,) in range and unique as pairs, costs float64 (E,) without NaN, non_link_cost a
+    finite number > 0."""
+    t = float(non_link_cost)
+    n_rows, n_cols = int(shape[0]), int(shape[1])
     keep = costs < t
     rows, cols, costs = rows[keep], cols[keep], costs[keep]
     if rows.size == 0:
@@ -123,7 +147,7 @@ def _dominant_matches(
     row_fixed[rows[ok]] = True
     col_fixed[cols[ok]] = True
     keep = ~(row_fixed[rows] | col_fixed[cols])
-    return np.stack([rows[ok], cols[ok]], axis=1), keep
+    return stack_columns(rows[ok], cols[ok]), keep
 
 
 def _star_matches(
@@ -157,7 +181,7 @@ def _cheapest_per_key(
     first = np.ones(order.size, bool)
     first[1:] = key[order][1:] != key[order][:-1]
     pick = order[first]
-    return np.stack([rows[pick], cols[pick]], axis=1)
+    return stack_columns(rows[pick], cols[pick])
 
 
 _DENSE_MAX = (
@@ -165,16 +189,26 @@ _DENSE_MAX = (
 )
 
 
+def _compress(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_inverse=True)` for non-negative ints, via a lookup table."""
+    present = np.zeros(int(values.max()) + 1, bool)
+    present[values] = True
+    ids = np.nonzero(present)[0]
+    lookup = np.empty(present.size, np.int64)
+    lookup[ids] = np.arange(ids.size)
+    return ids, lookup[values]
+
+
 def _solve_augmented(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: float) -> np.ndarray:
     """Return the optimal pairs of a (connected-ish) sub-problem via the augmented sparse matrix."""
-    row_ids, r = np.unique(rows, return_inverse=True)
-    col_ids, c = np.unique(cols, return_inverse=True)
+    row_ids, r = _compress(rows)
+    col_ids, c = _compress(cols)
     k, m = row_ids.size, col_ids.size
     if k + m <= _DENSE_MAX:
         block = np.full((k, m), np.inf)
         block[r, c] = costs
-        pairs = associate_dense(block, t)[0]
-        return np.stack([row_ids[pairs[:, 0]], col_ids[pairs[:, 1]]], axis=1)
+        pairs = _dense_pairs(block, t)
+        return stack_columns(row_ids[pairs[:, 0]], col_ids[pairs[:, 1]])
     half = t / 2.0 + _OFFSET
     # rows 0..k-1: edges of track r + its "unmatched" dummy (column m + r);
     # rows k..k+m-1: detection c's "unmatched" dummy (column c) + transposed edges (column m + r)
@@ -189,7 +223,7 @@ def _solve_augmented(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, t: f
     graph = sp.csr_matrix((weights[order], aug_cols[order], indptr), shape=(k + m, m + k))
     aug_r, aug_c = min_weight_full_bipartite_matching(graph)
     hit = (aug_r < k) & (aug_c < m)
-    return np.stack([row_ids[aug_r[hit]], col_ids[aug_c[hit]]], axis=1)
+    return stack_columns(row_ids[aug_r[hit]], col_ids[aug_c[hit]])
 
 
 def associate(cost: np.ndarray | sp.spmatrix | sp.sparray, non_link_cost: float) -> Association:
@@ -222,6 +256,11 @@ def associate_dense(cost: np.ndarray, non_link_cost: float) -> Association:
     c = np.asarray(cost, dtype=np.float64)
     if c.ndim != 2:
         raise ValueError(f"cost must be a 2-D matrix, got shape {c.shape}")
+    return _result(_dense_pairs(c, t), c.shape[0], c.shape[1])
+
+
+def _dense_pairs(c: np.ndarray, t: float) -> np.ndarray:
+    """The matched (row, col) pairs of `associate_dense` (unsorted) for a float64 matrix c."""
     n, m = c.shape
     big = 2.0 * t * (n + m + 1) + 1.0  # larger than any solution using only dummy pairs
     padded = np.full((n + m, m + n), t / 2.0)
@@ -230,6 +269,5 @@ def associate_dense(cost: np.ndarray, non_link_cost: float) -> Association:
     padded[n:, m:] = 0.0
     r, k = linear_sum_assignment(padded)
     pick = (r < n) & (k < m)
-    pairs = np.stack([r[pick], k[pick]], axis=1)
-    pairs = pairs[block[pairs[:, 0], pairs[:, 1]] < big]
-    return _result(pairs, n, m)
+    pairs = stack_columns(r[pick], k[pick])
+    return pairs[block[pairs[:, 0], pairs[:, 1]] < big]

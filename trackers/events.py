@@ -11,6 +11,7 @@ as well: a merge is accepted only when V(j) is closer to V(A) + V(B) than to V(B
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -33,6 +34,24 @@ class FrameParts:
     det_prev_area: np.ndarray
     ended_xy: np.ndarray
     ended_area: np.ndarray
+
+    @cached_property
+    def sizes(self) -> tuple[np.ndarray, ...]:
+        """Volumes and radii (v_det, v_prev, v_end, r_det, r_prev, r_end), computed once per frame
+        for `find_merges` and `find_splits`."""
+        return (
+            volume(self.det_area),
+            volume(self.det_prev_area),
+            volume(self.ended_area),
+            radius(self.det_area),
+            radius(self.det_prev_area),
+            radius(self.ended_area),
+        )
+
+    @cached_property
+    def ended_tree(self) -> cKDTree:
+        """KD-tree of ended_xy (built once per frame, only when needed)."""
+        return cKDTree(self.ended_xy)
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,7 @@ def _ball_pairs(
         z = np.zeros(0, np.int64)
         return z, z
     lists = tree.query_ball_point(centres, radii)
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     q = np.repeat(np.arange(len(lists)), lengths)
     j = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
     return q, j
@@ -99,22 +118,21 @@ def find_merges(
     m = parts.det_xy.shape[0]
     if k == 0 or m == 0:
         return []
-    v_det = volume(parts.det_area)
-    v_end = volume(parts.ended_area)
-    v_prev = volume(parts.det_prev_area)
-    r_det = radius(parts.det_area)
-    r_end = radius(parts.ended_area)
-    r_prev = radius(parts.det_prev_area)
+    v_det, v_prev, v_end, r_det, r_prev, r_end = parts.sizes
     tree = cKDTree(parts.det_xy) if tree is None else tree
     a, j = _ball_pairs(tree, parts.ended_xy, r_end + float(np.max(r_det)) + max_gap_px)
-    dist = np.hypot(*(parts.det_xy[j] - parts.ended_xy[a]).T)
+    dist = np.hypot(*(parts.det_xy.take(j, axis=0) - parts.ended_xy.take(a, axis=0)).T)
     keep = dist <= r_end[a] + r_det[j] + max_gap_px
     a, j = a[keep], j[keep]
     linked = np.isfinite(v_prev[j])
     candidates: list[MergeFound] = []
     # the track linked to j is the other parent
     la, lj = a[linked], j[linked]
-    gap = np.hypot(*(parts.det_prev_xy[lj] - parts.ended_xy[la]).T) - r_prev[lj] - r_end[la]
+    gap = (
+        np.hypot(*(parts.det_prev_xy.take(lj, axis=0) - parts.ended_xy.take(la, axis=0)).T)
+        - r_prev[lj]
+        - r_end[la]
+    )
     err = _rel_err_v(v_det[lj], v_end[la] + v_prev[lj])
     ok = (gap <= max_gap_px) & (err <= tolerance) & (err < _rel_err_v(v_det[lj], v_prev[lj]))
     candidates += [
@@ -124,11 +142,19 @@ def find_merges(
     # j is new: the other parent is a second ended track near j
     ua, uj = a[~linked], j[~linked]
     if ua.size:
-        end_tree = cKDTree(parts.ended_xy)
-        q, b = _ball_pairs(end_tree, parts.det_xy[uj], r_det[uj] + float(np.max(r_end)))
+        q, b = _ball_pairs(
+            parts.ended_tree, parts.det_xy.take(uj, axis=0), r_det[uj] + float(np.max(r_end))
+        )
         x, y = ua[q], uj[q]
-        gap_ab = np.hypot(*(parts.ended_xy[b] - parts.ended_xy[x]).T) - r_end[x] - r_end[b]
-        near_b = np.hypot(*(parts.ended_xy[b] - parts.det_xy[y]).T) <= r_end[b] + r_det[y]
+        gap_ab = (
+            np.hypot(*(parts.ended_xy.take(b, axis=0) - parts.ended_xy.take(x, axis=0)).T)
+            - r_end[x]
+            - r_end[b]
+        )
+        near_b = (
+            np.hypot(*(parts.ended_xy.take(b, axis=0) - parts.det_xy.take(y, axis=0)).T)
+            <= r_end[b] + r_det[y]
+        )
         e = _rel_err_v(v_det[y], v_end[x] + v_end[b])
         single = np.minimum(_rel_err_v(v_det[y], v_end[x]), _rel_err_v(v_det[y], v_end[b]))
         ok = (b != x) & (gap_ab <= max_gap_px) & near_b & (e <= tolerance) & (e < single)
@@ -149,19 +175,18 @@ def find_splits(
     tree: a cKDTree of parts.det_xy when one exists already.
     """
     m = parts.det_xy.shape[0]
-    new = np.flatnonzero(~np.isfinite(parts.det_prev_area))
+    new = np.nonzero(~np.isfinite(parts.det_prev_area))[0]
     if new.size == 0 or m < 2:
         return []
-    v_det = volume(parts.det_area)
-    v_prev = volume(parts.det_prev_area)
-    v_end = volume(parts.ended_area)
-    r_det = radius(parts.det_area)
-    r_end = radius(parts.ended_area)
-    r_prev = radius(parts.det_prev_area)
+    v_det, v_prev, v_end, r_det, r_prev, r_end = parts.sizes
     tree = cKDTree(parts.det_xy) if tree is None else tree
-    q, j1 = _ball_pairs(tree, parts.det_xy[new], 2 * float(np.max(r_det)) + max_gap_px)
+    q, j1 = _ball_pairs(tree, parts.det_xy.take(new, axis=0), 2 * float(np.max(r_det)) + max_gap_px)
     j2 = new[q]
-    gap = np.hypot(*(parts.det_xy[j1] - parts.det_xy[j2]).T) - r_det[j1] - r_det[j2]
+    gap = (
+        np.hypot(*(parts.det_xy.take(j1, axis=0) - parts.det_xy.take(j2, axis=0)).T)
+        - r_det[j1]
+        - r_det[j2]
+    )
     keep = (j1 != j2) & (gap <= max_gap_px)
     j1, j2 = j1[keep], j2[keep]
     both = v_det[j1] + v_det[j2]
@@ -169,7 +194,10 @@ def find_splits(
     candidates: list[SplitFound] = []
     # the track linked to j1 split off j2
     a1, a2, ab = j1[linked], j2[linked], both[linked]
-    near = np.hypot(*(parts.det_xy[a2] - parts.det_prev_xy[a1]).T) <= r_prev[a1] + r_det[a2]
+    near = (
+        np.hypot(*(parts.det_xy.take(a2, axis=0) - parts.det_prev_xy.take(a1, axis=0)).T)
+        <= r_prev[a1] + r_det[a2]
+    )
     err = _rel_err_v(v_prev[a1], ab)
     ok = near & (err <= tolerance) & (err < _rel_err_v(v_prev[a1], v_det[a1]))
     candidates += [
@@ -180,10 +208,10 @@ def find_splits(
     pair = ~linked & (j1 > j2)
     if parts.ended_xy.shape[0] and np.any(pair):
         x, y = j1[pair], j2[pair]
-        mid = (parts.det_xy[x] + parts.det_xy[y]) / 2
-        q, e_idx = _ball_pairs(cKDTree(parts.ended_xy), mid, float(np.max(r_end)) + max_gap_px)
+        mid = (parts.det_xy.take(x, axis=0) + parts.det_xy.take(y, axis=0)) / 2
+        q, e_idx = _ball_pairs(parts.ended_tree, mid, float(np.max(r_end)) + max_gap_px)
         x, y, mid = x[q], y[q], mid[q]
-        near = np.hypot(*(parts.ended_xy[e_idx] - mid).T) <= r_end[e_idx] + max_gap_px
+        near = np.hypot(*(parts.ended_xy.take(e_idx, axis=0) - mid).T) <= r_end[e_idx] + max_gap_px
         total = v_det[x] + v_det[y]
         e = _rel_err_v(v_end[e_idx], total)
         single = np.minimum(_rel_err_v(v_end[e_idx], v_det[x]), _rel_err_v(v_end[e_idx], v_det[y]))

@@ -44,6 +44,28 @@ def _blocks(matrix: np.ndarray) -> np.ndarray:
     return blocks
 
 
+def _plan(coefs: tuple[np.ndarray, ...]) -> tuple[tuple[int, np.ndarray | None], ...]:
+    """Terms (operand index, coefficient) of a linear combination with per-block coefficients (3,);
+    a coefficient exactly 0 in every block drops the term, exactly 1 gives None (no multiply)."""
+    plan = []
+    for k, coef in enumerate(coefs):
+        if np.all(coef == 0.0):
+            continue
+        plan.append((k, None if np.all(coef == 1.0) else np.array(coef, dtype=np.float64)))
+    return tuple(plan)
+
+
+def _combine(
+    plan: tuple[tuple[int, np.ndarray | None], ...], operands: tuple[np.ndarray, ...]
+) -> np.ndarray | float:
+    """Sum of coefficient * operand over the plan's terms, left to right (0.0 when none)."""
+    total: np.ndarray | float = 0.0
+    for i, (k, coef) in enumerate(plan):
+        term = operands[k] if coef is None else coef * operands[k]
+        total = term if i == 0 else total + term
+    return total
+
+
 @dataclass(frozen=True)
 class KalmanModel:
     """Matrices of the per-track filter (frame units: px and px per frame).
@@ -68,6 +90,21 @@ class KalmanModel:
         object.__setattr__(self, "_f", _blocks(self.F))
         object.__setattr__(self, "_q", _blocks(self.Q))
         object.__setattr__(self, "_p0", _blocks(self.P0))
+        # per-frame constants of `predict`, computed once: x' = f00 p + f01 v, v' = f10 p + f11 v;
+        # P' entries = ca a + cb b + cc c + q (terms with coefficient 0 dropped, 1 not multiplied)
+        f, q, p0 = self._f, self._q, self._p0  # type: ignore[attr-defined]
+        f00, f01, f10, f11 = f[:, 0, 0], f[:, 0, 1], f[:, 1, 0], f[:, 1, 1]
+        state = (_plan((f00, f01)), _plan((f10, f11)))
+        cov = (
+            (_plan((f00 * f00, 2 * f00 * f01, f01 * f01)), q[:, 0, 0].copy()),
+            (_plan((f00 * f10, f00 * f11 + f01 * f10, f01 * f11)), q[:, 0, 1].copy()),
+            (_plan((f10 * f10, 2 * f10 * f11, f11 * f11)), q[:, 1, 1].copy()),
+        )
+        object.__setattr__(self, "_state_plan", state)
+        object.__setattr__(self, "_cov_plan", cov)
+        abc = np.stack([p0[:, 0, 0], p0[:, 0, 1], p0[:, 1, 1]], axis=1)
+        object.__setattr__(self, "_p0_abc", abc)
+        object.__setattr__(self, "_r_diag", np.diag(self.R).copy())
 
     @classmethod
     def build(
@@ -104,23 +141,21 @@ class KalmanModel:
         z = np.asarray(z, dtype=np.float64).reshape(-1, DIM_Z)
         x = np.zeros((z.shape[0], DIM_X))
         x[:, 0::2] = z
-        p0 = self._p0  # type: ignore[attr-defined]
-        abc = np.stack([p0[:, 0, 0], p0[:, 0, 1], p0[:, 1, 1]], axis=1)
-        return x, np.broadcast_to(abc, (z.shape[0], N_BLOCKS, 3)).copy()
+        cov = np.empty((z.shape[0], N_BLOCKS, 3))
+        cov[:] = self._p0_abc  # type: ignore[attr-defined]
+        return x, cov
 
     def predict(self, x: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return predicted states (n, 6) and compact covariances (n, 3, 3): x = Fx, P = FPF' + Q."""
-        f, q = self._f, self._q  # type: ignore[attr-defined]
-        p, v = x[:, 0::2], x[:, 1::2]
+        p_v = (x[:, 0::2], x[:, 1::2])
         x_new = np.empty_like(x)
-        x_new[:, 0::2] = f[:, 0, 0] * p + f[:, 0, 1] * v
-        x_new[:, 1::2] = f[:, 1, 0] * p + f[:, 1, 1] * v
-        a, b, c = cov[..., 0], cov[..., 1], cov[..., 2]
-        f00, f01, f10, f11 = f[:, 0, 0], f[:, 0, 1], f[:, 1, 0], f[:, 1, 1]
+        pos_plan, vel_plan = self._state_plan  # type: ignore[attr-defined]
+        x_new[:, 0::2] = _combine(pos_plan, p_v)
+        x_new[:, 1::2] = _combine(vel_plan, p_v)
+        abc = (cov[..., 0], cov[..., 1], cov[..., 2])
         out = np.empty_like(cov)
-        out[..., 0] = f00 * f00 * a + 2 * f00 * f01 * b + f01 * f01 * c + q[:, 0, 0]
-        out[..., 1] = f00 * f10 * a + (f00 * f11 + f01 * f10) * b + f01 * f11 * c + q[:, 0, 1]
-        out[..., 2] = f10 * f10 * a + 2 * f10 * f11 * b + f11 * f11 * c + q[:, 1, 1]
+        for k, (plan, q) in enumerate(self._cov_plan):  # type: ignore[attr-defined]
+            out[..., k] = _combine(plan, abc) + q
         return x_new, out
 
     def position_variance(self, cov: np.ndarray) -> np.ndarray:
@@ -129,13 +164,13 @@ class KalmanModel:
 
     def innovation_variance(self, cov: np.ndarray) -> np.ndarray:
         """Return the innovation variances (n, 3) of x, y and d (S = HPH' + R is diagonal)."""
-        return cov[:, :, 0] + np.diag(self.R)
+        return cov[:, :, 0] + self._r_diag  # type: ignore[attr-defined]
 
     def update(
         self, x: np.ndarray, cov: np.ndarray, z: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return states and compact covariances after measurements z (n, 3) (filterpy ``update``)."""
-        r = np.diag(self.R)
+        r = self._r_diag  # type: ignore[attr-defined]
         a, b, c = cov[..., 0], cov[..., 1], cov[..., 2]
         s = a + r
         ka, kb = a / s, b / s

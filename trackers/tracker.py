@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .association import associate_edges
+from .association import solve_edges, stack_columns
 from .config import TrackerConfig
 from .drift import detection_drift, drift_from_displacements, phase_drift
 from .events import (
@@ -53,8 +53,9 @@ _LIVE_ARRAYS: tuple[str, ...] = (
 
 def _tree(points: np.ndarray) -> cKDTree:
     """Return a KD-tree of points (n, 2) built for speed (sliding midpoint: faster to build, as fast
-    to query for particles spread over a field)."""
-    return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False)
+    to query for particles spread over a field). The points are not copied: do not modify them
+    while the tree is in use."""
+    return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False, copy_data=False)
 
 
 class Tracker:
@@ -141,7 +142,7 @@ class Tracker:
             if image.ndim != 2:
                 raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}")
             self._field_shape = (int(image.shape[0]), int(image.shape[1]))
-        det_xy = np.stack([det.x, det.y], axis=1)
+        det_xy = stack_columns(det.x, det.y)
         det_d = det.diameter_px
 
         x, P = self._model.predict(self._x, self._P)
@@ -153,14 +154,14 @@ class Tracker:
         self._drift_total += drift
         self._last_drift = drift
 
-        matches, _, unmatched_dets = self._associate(x, P, det, cand_i, cand_j)
+        matches, _, unmatched_dets = self._associate(x, P, det, det_d, cand_i, cand_j)
         rows, cols = matches[:, 0], matches[:, 1]
         n_old = self._ids.size
         prev_area = self._area_smooth.copy()
         prev_xy = self._last_xy.copy()
         if rows.size:
-            z = np.stack([det.x[cols], det.y[cols], det_d[cols]], axis=1)
-            x[rows], P[rows] = self._model.update(x[rows], P[rows], z)
+            z = stack_columns(det.x[cols], det.y[cols], det_d[cols])
+            x[rows], P[rows] = self._model.update(x.take(rows, axis=0), P.take(rows, axis=0), z)
         self._x, self._P = x, P
         matched = np.zeros(n_old, bool)
         matched[rows] = True
@@ -168,20 +169,23 @@ class Tracker:
         self._misses[rows] = 0
         self._hits[rows] += 1
         self._last_seen[rows] = frame
-        self._last_xy[rows] = det_xy[cols]
+        self._last_xy[rows] = det_xy.take(cols, axis=0)
         self._last_area[rows] = det.area_px[cols]
         a = self.config.area_smoothing
         self._area_smooth[rows] = a * det.area_px[cols] + (1 - a) * self._area_smooth[rows]
 
         det_track = np.full(len(det), -1, np.int64)  # row in the live arrays
         det_track[cols] = rows
-        ended = np.flatnonzero(~matched & (self._last_seen == frame - 1))
+        ended = np.nonzero(~matched & (self._last_seen == frame - 1))[0]
         events: list[TrackEvent] = []
-        new_rows = self._add_tracks(det, unmatched_dets, frame)
+        new_rows = self._add_tracks(det, det_d, unmatched_dets, frame)
         det_track[unmatched_dets] = new_rows
-        self._find_candidates(det, tree, det_track, matches, prev_xy, prev_area, ended, frame, t)
-        self._accumulate_pending(frame)
-        found, retired = self._resolve_pending(frame, t)
+        self._find_candidates(
+            det, det_xy, tree, det_track, matches, prev_xy, prev_area, ended, frame, t
+        )
+        row_of = self._rows_of_busy()  # ids and rows do not change until _resolve_pending
+        self._accumulate_pending(frame, row_of)
+        found, retired = self._resolve_pending(frame, t, row_of=row_of)
         events += found
         events += self._confirm(frame, t)
         track_ids = self._ids[det_track]
@@ -215,7 +219,7 @@ class Tracker:
             setattr(self, name, getattr(self, name)[keep])
         events += [
             self._disappear_event(i, "end", self._frame, t_end)
-            for i in np.flatnonzero(self._confirmed & (self._misses > 0))
+            for i in np.nonzero(self._confirmed & (self._misses > 0))[0]
         ]
         return events
 
@@ -280,15 +284,16 @@ class Tracker:
         shift = image_drift if image_drift is not None else np.zeros(2)
         if by_detections:
             shift = self._last_drift.copy()
-        pred = np.stack([x[:, 0], x[:, 2]], axis=1) + shift
+        pred = stack_columns(x[:, 0], x[:, 2]) + shift
         k = min(c.max_candidates, det_xy.shape[0])
         dist, j = tree.query(pred, k=k, distance_upper_bound=c.max_distance_px)
         dist, j = dist.reshape(n, k), j.reshape(n, k)
         if by_detections:
-            seen = np.flatnonzero((self._misses == 0) & np.isfinite(dist[:, 0]))
-            disp = det_xy[j[seen, 0]] - pred[seen]
+            was_seen = self._misses == 0
+            seen = np.nonzero(was_seen & np.isfinite(dist[:, 0]))[0]
+            disp = det_xy.take(j[:, 0].take(seen), axis=0) - pred.take(seen, axis=0)
             residual = np.array(drift_from_displacements(disp, c.max_distance_px))
-            reliable = int(np.count_nonzero(self._misses == 0))
+            reliable = int(np.count_nonzero(was_seen))
             too_few = seen.size < max(3, reliable // 2)
             if too_few or np.hypot(*residual) > c.max_distance_px / 3:
                 wide = (self._misses == 0) & (self._hits >= 1)
@@ -300,14 +305,14 @@ class Tracker:
                 dist, j = dist.reshape(n, k), j.reshape(n, k)
             shift = shift + residual
         ok = np.isfinite(dist)
-        i = np.broadcast_to(np.arange(n)[:, None], (n, k))[ok]
-        return shift, i, j[ok]
+        return shift, np.nonzero(ok)[0], j[ok]
 
     def _associate(
         self,
         x: np.ndarray,
         cov: np.ndarray,
         det: Detections,
+        det_d: np.ndarray,
         i: np.ndarray,
         j: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -316,21 +321,25 @@ class Tracker:
         cost gate_chi2)."""
         n, m = x.shape[0], len(det)
         var = self._model.innovation_variance(cov)
-        ex = det.x[j] - x[i, 0]
-        ey = det.y[j] - x[i, 2]
-        d2 = ex * ex / var[i, 0] + ey * ey / var[i, 1]
+        # column-wise take: the same values as x[i, 0] etc., without 2-D fancy-indexing overhead
+        ex = det.x.take(j) - x[:, 0].take(i)
+        ey = det.y.take(j) - x[:, 2].take(i)
+        d2 = ex * ex / var[:, 0].take(i) + ey * ey / var[:, 1].take(i)
         if self.config.size_in_cost:
-            ed = det.diameter_px[j] - x[i, SIZE]
-            d2 += np.minimum(ed * ed / var[i, 2], self.config.size_cost_cap)
-        return associate_edges(i, j, d2, (n, m), self.config.gate_chi2)
+            ed = det_d.take(j) - x[:, SIZE].take(i)
+            d2 += np.minimum(ed * ed / var[:, 2].take(i), self.config.size_cost_cap)
+        # i, j come from the KD-tree query (valid, unique pairs) and d2 is finite: skip the checks
+        return solve_edges(i, j, d2, (n, m), self.config.gate_chi2)
 
-    def _add_tracks(self, det: Detections, which: np.ndarray, frame: int) -> np.ndarray:
+    def _add_tracks(
+        self, det: Detections, det_d: np.ndarray, which: np.ndarray, frame: int
+    ) -> np.ndarray:
         """Start tentative tracks at detections `which`; return their rows in the live arrays."""
         k = which.size
         start = self._ids.size
         if k == 0:
             return np.zeros(0, np.int64)
-        z = np.stack([det.x[which], det.y[which], det.diameter_px[which]], axis=1)
+        z = stack_columns(det.x[which], det.y[which], det_d[which])
         x0, P0 = self._model.initial_state(z)
         self._ids = np.concatenate([self._ids, np.arange(self._next_id, self._next_id + k)])
         self._next_id += k
@@ -349,19 +358,22 @@ class Tracker:
 
     def _row_of(self, track_id: int) -> int:
         """Return the live row of a track id, or -1 when the track no longer exists."""
-        hit = np.flatnonzero(self._ids == track_id)
+        hit = np.nonzero(self._ids == track_id)[0]
         return int(hit[0]) if hit.size else -1
 
     def _rows_of_busy(self) -> dict[int, int]:
         """Return {track id: live row} for every track involved in a pending event."""
         if not self._busy:
             return {}
-        rows = np.flatnonzero(np.isin(self._ids, np.fromiter(self._busy, np.int64)))
+        busy = np.sort(np.fromiter(self._busy, np.int64, len(self._busy)))
+        pos = np.minimum(np.searchsorted(busy, self._ids), busy.size - 1)
+        rows = np.nonzero(busy[pos] == self._ids)[0]
         return dict(zip(self._ids[rows].tolist(), rows.tolist(), strict=True))
 
     def _find_candidates(
         self,
         det: Detections,
+        det_xy: np.ndarray,
         tree: cKDTree | None,
         det_track: np.ndarray,
         matches: np.ndarray,
@@ -376,10 +388,10 @@ class Tracker:
         m = len(det)
         det_prev_xy = np.full((m, 2), np.nan)
         det_prev_area = np.full(m, np.nan)
-        det_prev_xy[cols] = prev_xy[rows]
+        det_prev_xy[cols] = prev_xy.take(rows, axis=0)
         det_prev_area[cols] = prev_area[rows]
         parts = FrameParts(
-            det_xy=np.stack([det.x, det.y], axis=1),
+            det_xy=det_xy,
             det_area=det.area_px,
             det_prev_xy=det_prev_xy,
             det_prev_area=det_prev_area,
@@ -451,9 +463,8 @@ class Tracker:
         self._busy |= track_ids
         return True
 
-    def _accumulate_pending(self, frame: int) -> None:
-        """Add this frame's areas of every pending event's children."""
-        row_of = self._rows_of_busy()
+    def _accumulate_pending(self, frame: int, row_of: dict[int, int]) -> None:
+        """Add this frame's areas of every pending event's children (row_of: `_rows_of_busy()`)."""
         for p in self._pending:
             for k, cid in enumerate(p.children):
                 row = row_of.get(cid, -1)
@@ -462,16 +473,24 @@ class Tracker:
                     p.child_area_count[k] += 1
 
     def _resolve_pending(
-        self, frame: int, t: float, everything: bool = False
+        self,
+        frame: int,
+        t: float,
+        everything: bool = False,
+        row_of: dict[int, int] | None = None,
     ) -> tuple[list[TrackEvent], set[int]]:
-        """Confirm or drop the pending events due now; return events and rows to retire."""
+        """Confirm or drop the pending events due now; return events and rows to retire.
+
+        row_of: `_rows_of_busy()` when already computed for the current ids and pending events.
+        """
         events: list[TrackEvent] = []
         retired: set[int] = set()
         due = [p for p in self._pending if everything or p.deadline <= frame]
         if not due:
             return events, retired
         self._pending = [p for p in self._pending if not (everything or p.deadline <= frame)]
-        row_of = self._rows_of_busy()
+        if row_of is None:
+            row_of = self._rows_of_busy()
         for p in due:
             self._busy -= p.track_ids()
             relinked = any(
@@ -541,15 +560,22 @@ class Tracker:
 
         Products of a pending merge/split get no appear event (the event itself announces them).
         """
-        newly = np.flatnonzero(~self._confirmed & (self._hits >= self.config.min_hits))
+        newly = np.nonzero(~self._confirmed & (self._hits >= self.config.min_hits))[0]
+        if newly.size == 0:
+            return []
         self._confirmed[newly] = True
-        events = []
-        for r in newly:
-            tid = int(self._ids[r])
-            self._ever_confirmed.add(tid)
-            if tid not in self._no_appear:
-                events.append(self._appear_event(int(r), t))
-        return events
+        ids = self._ids[newly].tolist()
+        self._ever_confirmed.update(ids)
+        firsts = self._first[newly].tolist()
+        xys = self._first_xy[newly].tolist()
+        times, n_times = self._times, len(self._times)
+        return [
+            TrackEvent(
+                "appear", first, times[first] if first < n_times else t, (), (tid,), xy[0], xy[1]
+            )
+            for tid, first, xy in zip(ids, firsts, xys, strict=True)
+            if tid not in self._no_appear
+        ]
 
     def _delete(self, retired: set[int], frame: int, t: float) -> list[TrackEvent]:
         """Remove retired and expired tracks; return disappear events of expired confirmed tracks."""
@@ -560,11 +586,12 @@ class Tracker:
         expired = (self._misses > limit) & ~gone
         events = [
             self._disappear_event(int(r), "", frame, t)
-            for r in np.flatnonzero(expired & self._confirmed)
+            for r in np.nonzero(expired & self._confirmed)[0]
         ]
-        keep = ~(expired | gone)
-        for name in _LIVE_ARRAYS:
-            setattr(self, name, getattr(self, name)[keep])
+        keep = np.nonzero(~(expired | gone))[0]
+        if keep.size < self._ids.size:
+            for name in _LIVE_ARRAYS:  # take: faster than fancy indexing of 2-D/3-D arrays
+                setattr(self, name, getattr(self, name).take(keep, axis=0))
         return events
 
     def _disappear_event(self, row: int, reason: str, frame: int, t: float) -> TrackEvent:
