@@ -126,6 +126,19 @@ def fill_unsampled(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return image[rows, cols]
 
 
+@dataclass(frozen=True)
+class SegmentedBatch:
+    """The engine's output for a batch: per frame either labels or the failure that replaced them.
+
+    seconds: engine time of the whole batch divided by its size (s per frame).
+    """
+
+    frames: tuple[FrameInput, ...]
+    labels: list[np.ndarray]
+    failures: list[FrameFailure | None]
+    seconds: float
+
+
 class FrameProcessor:
     """Segments, measures, tracks and summarises frames; one tracker per series, order kept."""
 
@@ -142,11 +155,20 @@ class FrameProcessor:
 
     def process_batch(self, frames: Sequence[FrameInput]) -> list[FrameResult | FrameFailure]:
         """Return the result or the failure of each of ``frames`` (same shape), in input order."""
-        if not frames:
-            return []
-        labels, seg_failures, seg_s = self._segment(frames)
+        return self.finish_batch(self.segment_batch(frames)) if frames else []
+
+    def segment_batch(self, frames: Sequence[FrameInput]) -> SegmentedBatch:
+        """Return the engine's labels (or failures) of ``frames`` (same shape): the first stage,
+        which holds no tracking state and may run in its own thread."""
+        labels, failures, seconds = self._segment(frames)
+        return SegmentedBatch(tuple(frames), labels, failures, seconds)
+
+    def finish_batch(self, segmented: SegmentedBatch) -> list[FrameResult | FrameFailure]:
+        """Return the result or the failure of each frame of ``segmented``, in input order: the
+        second stage (measure, track, frame metrics); call it in frame order."""
+        frames, seg_s = segmented.frames, segmented.seconds
         outcomes: list[FrameResult | FrameFailure] = []
-        for frame, lab, failure in zip(frames, labels, seg_failures, strict=True):
+        for frame, lab, failure in zip(frames, segmented.labels, segmented.failures, strict=True):
             if failure is not None:
                 outcomes.append(failure)
                 continue

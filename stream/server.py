@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -26,13 +27,16 @@ from .batcher import Batcher
 from .config import Config, config_as_dict
 from .ingest import Ingest, QueuedFrame, SeriesClosed, make_queue
 from .metrics import Accounting, PipelineMetrics, serve_metrics_http
-from .pipeline import FrameFailure, FrameInput, FrameProcessor, FrameResult
+from .pipeline import FrameFailure, FrameInput, FrameProcessor, FrameResult, SegmentedBatch
 from .publish import Publisher, events_payload
 from .record import SessionRecorder
 
 log = logging.getLogger(__name__)
 
 WORKER_POLL_S = 0.05
+#: Segmented batches waiting for the measure/track stage (keeps memory and latency bounded).
+HANDOFF_DEPTH = 2
+_DONE = object()
 
 
 def connect_address(endpoint: str) -> str:
@@ -163,13 +167,20 @@ class Server:
             self._cleanup.append(self.recorder.close)
         self.batcher = Batcher(self.queue, cfg.batching.max_batch, cfg.batching.max_wait_ms / 1e3)
         self._draining = threading.Event()
-        self._worker = threading.Thread(target=self._work, name="nanolive-worker", daemon=True)
+        # Two stages overlap: the engine segments batch n + 1 while batch n is measured, tracked,
+        # published and recorded; a bounded hand-off keeps them in order.
+        self._handoff: queue.Queue[object] = queue.Queue(maxsize=HANDOFF_DEPTH)
+        self._worker = threading.Thread(
+            target=self._segment_loop, name="nanolive-segment", daemon=True
+        )
+        self._post = threading.Thread(target=self._post_loop, name="nanolive-post", daemon=True)
         self._status = threading.Thread(
             target=self._status_loop, name="nanolive-status", daemon=True
         )
         self._status_t = time.monotonic()
         self._status_prev = self.metrics.accounting()
         self._worker.start()
+        self._post.start()
         self._status.start()
         self.ingest.start()
         self.endpoints = Endpoints(
@@ -198,9 +209,11 @@ class Server:
             log.info("series %r still open at shutdown: closed", name)
         self.queue.close()
         self._draining.set()
-        self._worker.join(drain_timeout_s)
-        if self._worker.is_alive():
-            log.error("worker did not drain the queue within %.0f s", drain_timeout_s)
+        deadline = time.monotonic() + drain_timeout_s
+        for worker in (self._worker, self._post):
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.error("%s did not drain within %.0f s", worker.name, drain_timeout_s)
         self._stop_status.set()
         self._status.join(5.0)
         self._publish_status()
@@ -242,27 +255,52 @@ class Server:
 
     # -- worker -------------------------------------------------------------------------------
 
-    def _work(self) -> None:
-        while True:
-            got = self.batcher.next(WORKER_POLL_S)
-            if got is None:
-                if self._draining.is_set() and len(self.queue) == 0:
-                    return
-                continue
-            if isinstance(got, SeriesClosed):
-                self._finish_series(got)
-            else:
-                self._process(got)
-            self.metrics.queue_depth.set(self.queue.depth)
+    def _segment_loop(self) -> None:
+        """Stage 1: batches from the queue through the engine, in order, onto the hand-off."""
+        try:
+            while True:
+                got = self.batcher.next(WORKER_POLL_S)
+                if got is None:
+                    if self._draining.is_set() and len(self.queue) == 0:
+                        return
+                    continue
+                if isinstance(got, SeriesClosed):
+                    self._handoff.put(got)
+                else:
+                    self._handoff.put((got, self._segment(got)))
+                self.metrics.queue_depth.set(self.queue.depth)
+        finally:
+            self._handoff.put(_DONE)
 
-    def _process(self, batch: list[QueuedFrame]) -> None:
+    def _segment(self, batch: list[QueuedFrame]) -> SegmentedBatch | None:
         now = time.monotonic()
         for item in batch:
             self.metrics.stage.labels("queue").observe(now - item.received_s)
         self.metrics.batch_size.observe(len(batch))
         self._stats.add_batch(len(batch))
         try:
-            outcomes = self.processor.process_batch([frame_input(item) for item in batch])
+            return self.processor.segment_batch([frame_input(item) for item in batch])
+        except Exception:  # the core catches engine errors per frame; this is a last resort
+            log.exception("internal error segmenting a batch of %d frames", len(batch))
+            return None
+
+    def _post_loop(self) -> None:
+        """Stage 2: measure, track, publish and record each segmented batch, in order."""
+        while True:
+            got = self._handoff.get()
+            if got is _DONE:
+                return
+            if isinstance(got, SeriesClosed):
+                self._finish_series(got)
+            else:
+                batch, segmented = got  # type: ignore[misc]
+                self._process(batch, segmented)
+
+    def _process(self, batch: list[QueuedFrame], segmented: SegmentedBatch | None) -> None:
+        try:
+            if segmented is None:
+                raise RuntimeError("segmentation stage failed")
+            outcomes = self.processor.finish_batch(segmented)
         except Exception:  # the core catches engine and analysis errors; this is a last resort
             log.exception("internal error on a batch of %d frames", len(batch))
             self.metrics.count_dropped("internal_error", len(batch))
