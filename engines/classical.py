@@ -13,6 +13,7 @@ from skimage.filters import threshold_otsu
 from skimage.segmentation import watershed
 
 from .base import EngineConfig, as_batch
+from .postprocess import relabel_without_small
 
 
 def is_bright_contrast(image: np.ndarray) -> bool:
@@ -47,16 +48,6 @@ def watershed_instances(mask: np.ndarray, min_area_px: int, min_distance_px: int
     missed, _ = ndi.label(mask & (labels == 0))
     labels = np.where(missed > 0, missed + labels.max(), labels).astype(np.int32)
     return relabel_without_small(labels, min_area_px)
-
-
-def relabel_without_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:
-    """Return labels renumbered 1..N after removing instances smaller than ``min_area_px`` (px)."""
-    areas = np.bincount(labels.ravel())
-    keep = areas >= min_area_px
-    keep[0] = False
-    lut = np.zeros(areas.size, dtype=np.int32)
-    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[labels]
 
 
 def segment_frame(image: np.ndarray, config: EngineConfig) -> np.ndarray:
