@@ -118,15 +118,7 @@ def time_filterpy_loop(n: int, rng: np.random.Generator, repeats: int = 3) -> fl
     """Return ms for predict + update of n filterpy KalmanFilters in a Python loop (best of repeats)."""
     from filterpy.kalman import KalmanFilter
 
-    c = TrackerConfig()
-    model = KalmanModel.build(
-        c.measurement_sigma_px,
-        c.diffusion_sigma_px,
-        c.velocity_sigma_px,
-        c.size_measurement_sigma_px,
-        c.size_sigma_px,
-        c.initial_velocity_sigma_px,
-    )
+    model = KalmanModel.from_config(TrackerConfig())
     filters = []
     for _ in range(n):
         kf = KalmanFilter(dim_x=6, dim_z=3)
@@ -145,15 +137,7 @@ def time_filterpy_loop(n: int, rng: np.random.Generator, repeats: int = 3) -> fl
 
 def time_batched_kalman(n: int, rng: np.random.Generator, repeats: int = 3) -> float:
     """Return ms for the batched predict + update of n tracks (best of repeats)."""
-    c = TrackerConfig()
-    model = KalmanModel.build(
-        c.measurement_sigma_px,
-        c.diffusion_sigma_px,
-        c.velocity_sigma_px,
-        c.size_measurement_sigma_px,
-        c.size_sigma_px,
-        c.initial_velocity_sigma_px,
-    )
+    model = KalmanModel.from_config(TrackerConfig())
     x, cov = model.initial_state(rng.normal(0, 1, size=(n, 3)))
     z = rng.normal(0, 1, size=(n, 3))
     best = np.inf

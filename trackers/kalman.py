@@ -24,10 +24,14 @@ Covariances are stored compactly: ``cov`` (n, 3, 3) holds (a, b, c) of each bloc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from filterpy.common import Q_discrete_white_noise, kinematic_kf
 from scipy.linalg import block_diag
+
+if TYPE_CHECKING:
+    from .config import TrackerConfig
 
 DIM_X = 6
 DIM_Z = 3
@@ -105,6 +109,18 @@ class KalmanModel:
         abc = np.stack([p0[:, 0, 0], p0[:, 0, 1], p0[:, 1, 1]], axis=1)
         object.__setattr__(self, "_p0_abc", abc)
         object.__setattr__(self, "_r_diag", np.diag(self.R).copy())
+
+    @classmethod
+    def from_config(cls, config: TrackerConfig) -> KalmanModel:
+        """Return the model for the noise levels of a tracker configuration."""
+        return cls.build(
+            measurement_sigma_px=config.measurement_sigma_px,
+            diffusion_sigma_px=config.diffusion_sigma_px,
+            velocity_sigma_px=config.velocity_sigma_px,
+            size_measurement_sigma_px=config.size_measurement_sigma_px,
+            size_sigma_px=config.size_sigma_px,
+            initial_velocity_sigma_px=config.initial_velocity_sigma_px,
+        )
 
     @classmethod
     def build(

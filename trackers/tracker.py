@@ -78,15 +78,7 @@ class Tracker:
         self.config = config if config is not None else TrackerConfig()
         self.frame_interval_s = float(frame_interval_s)
         self.pixel_size_nm = pixel_size_nm
-        c = self.config
-        self._model = KalmanModel.build(
-            measurement_sigma_px=c.measurement_sigma_px,
-            diffusion_sigma_px=c.diffusion_sigma_px,
-            velocity_sigma_px=c.velocity_sigma_px,
-            size_measurement_sigma_px=c.size_measurement_sigma_px,
-            size_sigma_px=c.size_sigma_px,
-            initial_velocity_sigma_px=c.initial_velocity_sigma_px,
-        )
+        self._model = KalmanModel.from_config(self.config)
         self._frame = 0
         self._next_id = 1
         self._ids = np.zeros(0, np.int64)
@@ -105,7 +97,7 @@ class Tracker:
         self._busy: set[int] = set()
         self._no_appear: set[int] = set()
         self._prev_image: np.ndarray | None = None
-        self._field_shape = c.field_shape
+        self._field_shape = self.config.field_shape
         self._drift_total = np.zeros(2)
         self._last_drift = np.zeros(2)
         self._times: list[float] = []
