@@ -37,6 +37,9 @@ RULES = """\
   matching is one-to-one. MOTA and IDF1 use nanolive.trackers.metrics on the same matches.
 """
 
+#: Pipeline stages reported per frame, in data-flow order (names of nanolive_stage_seconds).
+STAGES: tuple[str, ...] = ("decode", "queue", "segment", "measure", "track", "publish", "record")
+
 
 def fmt(value: object, digits: int = 1) -> str:
     """Return a number formatted for a table (``-`` for None)."""
@@ -157,18 +160,7 @@ def live_section(results: dict) -> str:
                 st = lv["stage_ms"]
                 stage_rows.append(
                     (s["engine"], s["batching"], lv["name"])
-                    + tuple(
-                        fmt(st.get(k), 2)
-                        for k in (
-                            "decode",
-                            "queue",
-                            "segment",
-                            "measure",
-                            "track",
-                            "publish",
-                            "record",
-                        )
-                    )
+                    + tuple(fmt(st.get(k), 2) for k in STAGES)
                 )
     parts.append("Per-stage mean time per frame at the maximum rate (ms):")
     parts.append(
@@ -177,13 +169,7 @@ def live_section(results: dict) -> str:
                 "engine",
                 "batching",
                 "level",
-                "decode",
-                "queue",
-                "segment",
-                "measure",
-                "track",
-                "publish",
-                "record",
+                *STAGES,
             ),
             stage_rows,
         )
