@@ -61,7 +61,7 @@ class SimConfig:
         support_correlation_nm: correlation length of the fine texture (nm).
         support_undulation_rms: standard deviation of ln(support thickness) of the slow variation
             (lognormal; about its relative RMS when small; dimensionless).
-        support_undulation_nm: correlation length of the slow variation (nm).
+        support_undulation_nm: correlation length of the slow, smooth variation (nm).
         support_coverage: fraction of the field covered by the support (0 < c <= 1); the rest is
             vacuum (holes, support edges) where the slow variation is lowest; particles sit on the
             support only (dimensionless).
@@ -109,7 +109,7 @@ class SimConfig:
     shape: tuple[int, int] = (512, 512)
     pixel_size_nm: float = 0.25
     mode: str = "haadf"
-    dose_e_per_px: float = 1000.0
+    dose_e_per_px: float = 300.0
 
     n_particles: float = 150.0
     radius_median_nm: float = 1.2
@@ -131,9 +131,9 @@ class SimConfig:
     z_contrast: float = 1.0
     z_contrast_spread: float = 0.1
 
-    particle_signal_per_nm: float = 0.035
+    particle_signal_per_nm: float = 0.045
     support_signal_fraction: float = 0.2
-    support_texture_rms: float = 0.15
+    support_texture_rms: float = 0.05
     support_correlation_nm: float = 0.4
     support_undulation_rms: float = 0.45
     support_undulation_nm: float = 30.0

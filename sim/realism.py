@@ -227,12 +227,8 @@ def variants() -> dict[str, SimConfig]:
         "sim default (HAADF)": base,
         "sim low dose 20 e/px": replace(base, dose_e_per_px=20.0),
         "sim low dose 100 e/px": replace(base, dose_e_per_px=100.0),
-        "sim thin flat support": replace(
-            base,
-            support_undulation_rms=0.08,
-            support_texture_rms=0.15,
-            support_signal_fraction=0.05,
-        ),
+        "sim high dose 1000 e/px": replace(base, dose_e_per_px=1000.0),
+        "sim rough fine texture (rms 0.15)": replace(base, support_texture_rms=0.15),
         "sim thick support": replace(
             base, support_undulation_rms=0.6, support_texture_rms=0.3, support_signal_fraction=0.25
         ),

@@ -1,8 +1,10 @@
 """The amorphous support (e.g. carbon): a periodic relative-thickness texture with a realistic spectrum.
 
 The texture is synthesised once per frame series by filtering white noise in Fourier space: a fine
-component (exponential correlation of length ``support_correlation_nm``) and a slow undulation (length
-``support_undulation_nm``), then blurred by the probe. It is periodic, so drifting the scene is a
+component (exponential correlation of length ``support_correlation_nm``; power ~ k^-3) and a smooth
+slow undulation (length ``support_undulation_nm``; Matern-like, power ~ k^-6 beyond 1/length, so it
+adds almost nothing at the particles' scale, as in real HAADF images whose spectra fall as k^-2.3 to
+k^-4.1, docs/realism.md), then blurred by the probe. It is periodic, so drifting the scene is a
 cyclic shift; sub-pixel shifts and line jitter use the stored spectral gradients (first order).
 """
 
@@ -68,21 +70,33 @@ class SupportTexture:
         return out
 
 
-def _spectrum_filter(k2: np.ndarray, length_px: float) -> np.ndarray:
-    """Return the float32 amplitude filter of an exponentially correlated 2-D field (length px)."""
+FINE_EXPONENT = -0.75
+"""Amplitude exponent of the fine texture: (1 + (2 pi L k)^2)^-0.75 is an exponential correlation."""
+SLOW_EXPONENT = -1.5
+"""Amplitude exponent of the slow undulation: a smooth (Matern, nu = 2) field, power ~ k^-6."""
+
+
+def _spectrum_filter(k2: np.ndarray, length_px: float, exponent: float) -> np.ndarray:
+    """Return the float32 amplitude filter (1 + (2 pi L k)^2)^exponent of a 2-D field of
+    correlation length L = ``length_px`` (px); k2 is the squared frequency (cycles/px)^2."""
     base = np.float32((2 * math.pi * length_px) ** 2) * k2
     base += np.float32(1.0)
-    return base ** np.float32(-0.75)
+    return base ** np.float32(exponent)
 
 
 def _unit_field(
-    k2: np.ndarray, weight: np.ndarray, length_px: float, rng: np.random.Generator
+    k2: np.ndarray,
+    weight: np.ndarray,
+    length_px: float,
+    exponent: float,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return a periodic zero-mean, unit-variance (in expectation) Gaussian field with exponential
-    correlation of ``length_px``, float32 (H, W), and its rfft spectrum."""
+    """Return a periodic zero-mean, unit-variance (in expectation) Gaussian field of correlation
+    length ``length_px`` and spectral ``exponent`` (see :func:`_spectrum_filter`), float32 (H, W),
+    and its rfft spectrum."""
     rows = k2.shape[0]
     cols = 2 * (k2.shape[1] - 1) if weight[0, -1] == 1.0 else 2 * k2.shape[1] - 1
-    amplitude = _spectrum_filter(k2, length_px)
+    amplitude = _spectrum_filter(k2, length_px, exponent)
     amplitude[0, 0] = 0.0
     # expected variance: sum of weight x E|noise|^2 (= 2) x |filter|^2 / (H W)^2 (Parseval)
     variance = 2.0 * float(np.sum(weight * amplitude * amplitude)) / (rows * cols) ** 2
@@ -115,11 +129,12 @@ def support_texture(config: SimConfig, rng: np.random.Generator) -> SupportTextu
     field = np.ones((rows, cols), dtype=np.float32)
     slow = None
     if config.support_texture_rms > 0:
-        fine, _ = _unit_field(k2, weight, config.support_correlation_nm / config.pixel_size_nm, rng)
+        fine_px = config.support_correlation_nm / config.pixel_size_nm
+        fine, _ = _unit_field(k2, weight, fine_px, FINE_EXPONENT, rng)
         field += np.float32(config.support_texture_rms) * fine
     if config.support_undulation_rms > 0:
         length_px = config.support_undulation_nm / config.pixel_size_nm
-        g, spectrum = _unit_field(k2, weight, length_px, rng)
+        g, spectrum = _unit_field(k2, weight, length_px, SLOW_EXPONENT, rng)
         sigma = np.float32(config.support_undulation_rms)
         field *= np.exp(sigma * g - sigma * sigma / 2)  # lognormal thickness, mean 1
         if config.support_coverage < 1:
