@@ -3,8 +3,12 @@
 Voronoi cell area of point a: the sum over its Delaunay triangles (a, b, c) with circumcentre o of the
 signed area of the quadrilateral (a, midpoint ab, o, midpoint ac), which is (b - c) x (o - a) / 4 for a
 counter-clockwise triangle; signs make it exact for obtuse triangles. Only bounded cells that lie inside the window are used: points on the convex hull (unbounded
-cells), points Qhull leaves out (exact duplicates) and points with a Voronoi vertex (circumcentre)
-outside the frame are excluded.
+cells), points the triangulation leaves out (exact duplicates) and points with a Voronoi vertex
+(circumcentre) outside the frame are excluded.
+
+The triangulation is :func:`.delaunay.delaunay` (compiled sweep-hull, certified, scipy's Qhull as
+fallback); ``voronoi_areas`` and ``_bond_order`` also accept a ``scipy.spatial.Delaunay`` (they read
+``simplices`` only).
 
 Bond-orientational order: psi_k(i) = mean over Delaunay neighbours j of exp(i k theta_ij); its modulus is
 1 for a perfect k-fold lattice (k = 6 hexagonal, k = 4 square) and about 1 / sqrt(degree) for random
@@ -19,8 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
 
+from .delaunay import Triangulation, delaunay
 from .pointpattern import Window
 
 NEXT = np.array([1, 2, 0])  # corner k + 1 of corner k of a triangle
@@ -69,7 +73,7 @@ def _corner_sums(n: int, corners: np.ndarray, weights: np.ndarray) -> np.ndarray
 
 
 def voronoi_areas(
-    points: np.ndarray, tri: Delaunay, centres: np.ndarray | None = None
+    points: np.ndarray, tri: Triangulation, centres: np.ndarray | None = None
 ) -> np.ndarray:
     """Voronoi cell area of every point (px^2; meaningless for points on the convex hull);
     ``centres`` are the triangles' circumcentres when already known."""
@@ -113,10 +117,8 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
     n = x.size
     if n < 4:
         return dict(NAN_RESULT)
-    points = np.column_stack([x, y])
-    try:
-        tri = Delaunay(points)
-    except (QhullError, ValueError):
+    tri = delaunay(np.column_stack([x, y]))
+    if tri.simplices.shape[0] == 0:
         return dict(NAN_RESULT)
     corners = np.ascontiguousarray(tri.simplices.T)
     # hull edges: the two corners other than k of every triangle without a neighbour opposite k
@@ -143,7 +145,7 @@ def tessellation_metrics(x: np.ndarray, y: np.ndarray, window: Window) -> dict[s
     return out
 
 
-def _bond_order(points: np.ndarray, tri: Delaunay, use: np.ndarray) -> dict[str, float]:
+def _bond_order(points: np.ndarray, tri: Triangulation, use: np.ndarray) -> dict[str, float]:
     """Mean |psi_6| and |psi_4| over the points in ``use`` (not on the hull: each of their Delaunay
     edges belongs to exactly two triangles, so counting edges per triangle weights them equally)."""
     corners = np.ascontiguousarray(tri.simplices.T)

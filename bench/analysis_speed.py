@@ -11,8 +11,10 @@ repeat), so load that comes and goes hits them alike.
 
 Measured: ``particle_table`` (label image -> table), ``frame_metrics`` (table -> the per-frame set,
 Delaunay-based keys included), ``frame_metrics_lean`` (``MetricsConfig(tessellation=False)``), ``delaunay``
-(scipy's Qhull triangulation of the centroids alone, the largest single part of ``frame_metrics``) and
-``total`` (``particle_table`` then ``frame_metrics``, one call).
+(the triangulation of the centroids alone as ``frame_metrics`` makes it: ``analysis.delaunay``, numba
+compiled, compiled or loaded from numba's cache by ``warm_up()`` before any timing), ``qhull`` (scipy's
+Qhull triangulation of the same points, which it replaces) and ``total`` (``particle_table`` then
+``frame_metrics``, one call).
 
 Yardstick: ``reference_sort_1m_ms`` is the thread-CPU time of ``np.sort`` on 1e6 random float64 in the
 same run (minimum and median); divide by it to compare runs made on different or differently loaded
@@ -28,9 +30,11 @@ import platform
 import time
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import scipy
 from nanolive.analysis import MetricsConfig, frame_metrics, particle_table
+from nanolive.analysis.delaunay import delaunay, warm_up
 from nanolive.bench.machine import cpu_model
 from scipy.spatial import Delaunay
 
@@ -83,7 +87,8 @@ def time_interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> di
 
 
 def run_case(n: int, size: int, repeats: int, rng: np.random.Generator) -> dict:
-    """Time particle_table, frame_metrics (full and lean), Delaunay and the total on one frame."""
+    """Time particle_table, frame_metrics (full and lean), the triangulation (ours and Qhull's) and
+    the total on one frame."""
     labels, image = disc_scene(n, size, rng)
     table = particle_table(labels, image, PIXEL_SIZE_NM)
     lean = MetricsConfig(tessellation=False)
@@ -94,7 +99,8 @@ def run_case(n: int, size: int, repeats: int, rng: np.random.Generator) -> dict:
         "frame_metrics_lean": lambda: frame_metrics(
             table, labels.shape, PIXEL_SIZE_NM, config=lean
         ),
-        "delaunay": lambda: Delaunay(points),
+        "delaunay": lambda: delaunay(points),
+        "qhull": lambda: Delaunay(points),
         "total": lambda: frame_metrics(
             particle_table(labels, image, PIXEL_SIZE_NM), labels.shape, PIXEL_SIZE_NM
         ),
@@ -124,7 +130,7 @@ def render(report: dict) -> str:
         f"yardstick np.sort(1e6 float64): {ref['min_ms']} / {ref['median_ms']} ms",
         "",
         f"{'particles':>9} {'frame':>9} | {'particle_table':>15} {'frame_metrics':>15} "
-        f"{'(lean)':>13} {'(delaunay)':>13} | {'total':>15}",
+        f"{'(lean)':>13} {'(delaunay)':>13} {'(qhull)':>13} | {'total':>15}",
     ]
     for case in report["cases"]:
         t = case["times"]
@@ -136,7 +142,7 @@ def render(report: dict) -> str:
         lines.append(
             f"{case['particles']:>9} {case['shape'][0]:>7}^2 | {cell('particle_table', 15)} "
             f"{cell('frame_metrics', 15)} {cell('frame_metrics_lean', 13)} "
-            f"{cell('delaunay', 13)} | {cell('total', 15)}"
+            f"{cell('delaunay', 13)} {cell('qhull', 13)} | {cell('total', 15)}"
         )
     lines.append("")
     lines.extend(f"{k}: {v}" for k, v in report["target_check"].items())
@@ -174,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     rng = np.random.default_rng(args.seed)
+    warm_up()
     load_before = round(os.getloadavg()[0], 2)
     reference = reference_ms(rng)
     cases = [run_case(n, size, args.repeats, rng) for n, size in CASES]
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "numpy": np.__version__,
             "scipy": scipy.__version__,
+            "numba": numba.__version__,
         },
         "repeats": args.repeats,
         "reference_sort_1m_ms": reference,

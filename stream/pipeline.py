@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from nanolive.analysis import frame_metrics, particle_table
+from nanolive.analysis.delaunay import warm_up as warm_up_triangulation
 from nanolive.engines.base import Engine
 from nanolive.trackers import Detections, Tracker, TrackerConfig, TrackEvent
 from scipy import ndimage as ndi
@@ -147,6 +148,7 @@ class FrameProcessor:
         self.tracker_config = tracker_config
         self.series: dict[str, SeriesTracking] = {}
         self._active: dict[str, int] = {}
+        warm_up_triangulation()  # compile (or load) the numba Delaunay before the first frame
 
     @property
     def active_tracks(self) -> int:
