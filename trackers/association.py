@@ -96,19 +96,24 @@ def solve_edges(
     finite number > 0."""
     t = float(non_link_cost)
     n_rows, n_cols = int(shape[0]), int(shape[1])
-    keep = costs < t
-    rows, cols, costs = rows[keep], cols[keep], costs[keep]
+    rows, cols, costs = _select(np.flatnonzero(costs < t), rows, cols, costs)
     if rows.size == 0:
         return _result(np.zeros((0, 2), np.int64), n_rows, n_cols)
     fixed, keep = _dominant_matches(rows, cols, costs, t, n_rows, n_cols)
-    rows, cols, costs = rows[keep], cols[keep], costs[keep]
+    rows, cols, costs = _select(np.flatnonzero(keep), rows, cols, costs)
     row_deg = np.bincount(rows, minlength=n_rows)
     col_deg = np.bincount(cols, minlength=n_cols)
     direct, rest = _star_matches(rows, cols, costs, row_deg, col_deg)
     if not np.any(rest):
         return _result(np.concatenate([fixed, direct]), n_rows, n_cols)
-    solved = _solve_augmented(rows[rest], cols[rest], costs[rest], t)
+    solved = _solve_augmented(*_select(np.flatnonzero(rest), rows, cols, costs), t)
     return _result(np.concatenate([fixed, direct, solved]), n_rows, n_cols)
+
+
+def _select(index: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return each 1-D array at the positions `index` (one `take` each: cheaper than a boolean mask
+    applied to several arrays, which searches the mask again every time)."""
+    return tuple(a.take(index) for a in arrays)
 
 
 def _best_two(key: np.ndarray, costs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

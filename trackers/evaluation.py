@@ -3,8 +3,9 @@
 Two detection sources per video:
 - "truth": detections are the simulator's particle table (centroids and areas measured on the true
   label image), so the numbers measure the tracker alone;
-- "classical": detections come from the classical segmentation engine + `particle_table` on the noisy
-  image, so the numbers measure the whole chain.
+- the whole chain: detections come from a segmentation engine (the project's default engine unless
+  told otherwise, built by `engines.registry.create_engine` as in the pipeline) + `particle_table`
+  on the noisy image, at one or more doses; the source is named after the engine.
 
 Prediction set scored: every detection whose track was confirmed at some point (tentative tracks that
 never reached `min_hits` are dropped as spurious), with the id the tracker gave it online.
@@ -16,7 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from .config import TrackerConfig
 from .metrics import Points, clear_mot, event_scores, hota, identity_scores
 from .tracker import Tracker
 from .types import Detections, TrackEvent
+
+if TYPE_CHECKING:
+    from nanolive.engines.base import Engine, EngineConfig
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class Scenario:
 
 @dataclass(frozen=True)
 class VideoScores:
-    """Scores of one video and detection source."""
+    """Scores of one video and detection source ("truth" or the engine's name); dose in e/px."""
 
     seed: int
     source: str
@@ -76,6 +81,7 @@ class VideoScores:
     found_merges: int
     ms_per_frame: float
     detections_per_frame: float = float("nan")
+    dose_e_per_px: float = float("nan")
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -145,6 +151,7 @@ def score_video(
     ms_per_frame: float,
     match_distance_px: float,
     detections_per_frame: float = float("nan"),
+    dose_e_per_px: float = float("nan"),
 ) -> VideoScores:
     """Return the scores of predicted points and events against the simulator's truth."""
     truth = [
@@ -174,23 +181,39 @@ def score_video(
         found_merges=found.shape[0],
         ms_per_frame=ms_per_frame,
         detections_per_frame=detections_per_frame,
+        dose_e_per_px=dose_e_per_px,
         extra={"deta": h.deta, "assa": h.assa, "motp_px": mot.motp_px},
     )
 
 
-def classical_detections(frames: Sequence) -> list[Detections]:  # noqa: ANN001
-    """Return detections of the classical engine + particle_table for every frame."""
+def engine_detections(frames: Sequence, engine: Engine) -> list[Detections]:  # noqa: ANN001
+    """Return detections of ``engine`` + particle_table for every frame (one frame per call)."""
     from nanolive.analysis import particle_table
-    from nanolive.engines.base import EngineConfig
-    from nanolive.engines.registry import create_engine
 
-    engine = create_engine(EngineConfig(name="classical"))
     out = []
     for fr in frames:
         labels = engine.segment(fr.image[None].astype(np.float32))[0]
         table = particle_table(labels)
         out.append(Detections.from_table(table) if len(table["x"]) else Detections.empty())
     return out
+
+
+def _videos(
+    truth_seeds: Sequence[int],
+    chain_seeds: Sequence[int],
+    dose: float,
+    chain_doses: Sequence[float],
+) -> list[tuple[float, int, list[str]]]:
+    """Return (dose e/px, seed, ["truth" and/or "chain"]) of every video to simulate, each once."""
+    wanted: dict[tuple[float, int], list[str]] = {}
+    for seed in truth_seeds:
+        wanted.setdefault((float(dose), int(seed)), []).append("truth")
+    for d in chain_doses:
+        for seed in chain_seeds:
+            kinds = wanted.setdefault((float(d), int(seed)), [])
+            if "chain" not in kinds:
+                kinds.append("chain")
+    return [(d, seed, kinds) for (d, seed), kinds in sorted(wanted.items())]
 
 
 def evaluate(
@@ -200,31 +223,52 @@ def evaluate(
     config: TrackerConfig | None = None,
     match_distance_px: float = 5.0,
     use_images: bool = False,
+    engine_config: EngineConfig | None = None,
+    chain_doses: Sequence[float] | None = None,
 ) -> list[VideoScores]:
-    """Simulate one video per seed; score the tracker on true detections (`truth_seeds`) and on
-    classical-engine detections (`chain_seeds`). Each seed is simulated once."""
+    """Simulate one video per seed and dose; score the tracker on true detections (`truth_seeds`, at
+    the scenario's dose) and the whole chain (`chain_seeds`, at each of `chain_doses` in e/px, default
+    the scenario's dose) with the engine of `engine_config` (default `EngineConfig()`, the project's
+    default engine). Each (seed, dose) is simulated once; the engine is built once."""
     from nanolive.sim import simulate_video
 
     if not match_distance_px > 0:
         raise ValueError(f"match_distance_px must be > 0, not {match_distance_px!r}")
     scenario = scenario if scenario is not None else Scenario()
     config = config if config is not None else TrackerConfig()
+    doses = (scenario.dose_e_per_px,) if chain_doses is None else tuple(chain_doses)
+    if any(not d > 0 for d in doses):
+        raise ValueError(f"chain doses must be > 0 e/px, not {doses!r}")
+    engine = _create_engine(engine_config) if chain_seeds and doses else None
     results = []
-    for seed in sorted(set(truth_seeds) | set(chain_seeds)):
-        frames = list(simulate_video(scenario.sim_config(), scenario.n_frames, seed=int(seed)))
-        sources = [
-            s for s, seeds in (("truth", truth_seeds), ("classical", chain_seeds)) if seed in seeds
-        ]
-        for source in sources:
-            if source == "truth":
-                dets = [detections_from_truth(fr.particles) for fr in frames]
+    for dose, seed, kinds in _videos(truth_seeds, chain_seeds, scenario.dose_e_per_px, doses):
+        sim_config = replace(scenario, dose_e_per_px=dose).sim_config()
+        frames = list(simulate_video(sim_config, scenario.n_frames, seed=seed))
+        for kind in kinds:
+            if kind == "truth":
+                source, dets = "truth", [detections_from_truth(fr.particles) for fr in frames]
             else:
-                dets = classical_detections(frames)
+                source, dets = engine.name, engine_detections(frames, engine)
             pred, events, ms = track_video(frames, dets, config, use_images)
             n_det = float(np.mean([len(d) for d in dets]))
             scores = score_video(
-                int(seed), source, frames, pred, events, ms, match_distance_px, n_det
+                seed, source, frames, pred, events, ms, match_distance_px, n_det, dose
             )
-            logger.info("seed %d %s: MOTA %.4f IDF1 %.4f", seed, source, scores.mota, scores.idf1)
+            logger.info(
+                "seed %d %s %g e/px: MOTA %.4f IDF1 %.4f",
+                seed,
+                source,
+                dose,
+                scores.mota,
+                scores.idf1,
+            )
             results.append(scores)
     return results
+
+
+def _create_engine(engine_config: EngineConfig | None) -> Engine:
+    """Return the engine of ``engine_config`` (default: the project's default) via the registry."""
+    from nanolive.engines.base import EngineConfig
+    from nanolive.engines.registry import create_engine
+
+    return create_engine(engine_config if engine_config is not None else EngineConfig())

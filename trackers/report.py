@@ -12,10 +12,12 @@ from .evaluation import Scenario, VideoScores
 
 TARGETS = {"mota": 0.95, "idf1": 0.90, "merge_recall": 0.80}
 
-SOURCE_TITLES = {
-    "truth": "Tracker alone (detections = true particle table of each frame)",
-    "classical": "Whole chain (classical engine + particle_table on the noisy image)",
-}
+TRUTH_TITLE = "Tracker alone (detections = true particle table of each frame)"
+
+
+def chain_title(engine: str, dose_e_per_px: float) -> str:
+    """Return the heading of the whole-chain table of one engine and dose (e/px)."""
+    return f"Whole chain at {dose_e_per_px:g} e/px ({engine} engine + particle_table on the noisy image)"
 
 
 METHOD = """## Method (nanolive.trackers)
@@ -107,6 +109,16 @@ def scores_table(rows: Sequence[VideoScores], with_targets: bool) -> list[str]:
     return lines
 
 
+def _groups(results: Sequence[VideoScores]) -> list[tuple[str, float, list[VideoScores]]]:
+    """Return (source, dose e/px, rows) per table: "truth" first, then each engine by dose."""
+    keys: list[tuple[str, float]] = []
+    for r in results:
+        if (r.source, r.dose_e_per_px) not in keys:
+            keys.append((r.source, r.dose_e_per_px))
+    keys.sort(key=lambda k: (k[0] != "truth", k[0], k[1]))
+    return [(s, d, [r for r in results if (r.source, r.dose_e_per_px) == (s, d)]) for s, d in keys]
+
+
 def markdown_report(
     results: Sequence[VideoScores],
     scenario: Scenario,
@@ -115,8 +127,9 @@ def markdown_report(
     trackmate_lines: Sequence[str] = (),
     speed_lines: Sequence[str] = (),
     match_distance_px: float = 5.0,
+    chain_lines: Sequence[str] = (),
 ) -> str:
-    """Return the whole Markdown page."""
+    """Return the whole Markdown page; ``chain_lines`` describe the whole chain (engine, doses)."""
     out = [
         "# Particle tracking: measured accuracy",
         "",
@@ -145,15 +158,15 @@ def markdown_report(
         " and 1 only; the seeds below were not looked at before this run.",
         "",
     ]
+    if chain_lines:
+        out += [*chain_lines, ""]
     out += [METHOD, ""]
-    for source in ("truth", "classical"):
-        rows = [r for r in results if r.source == source]
-        if not rows:
-            continue
-        out += [f"## {SOURCE_TITLES[source]}", ""]
-        out += scores_table(rows, with_targets=source == "truth")
+    for source, dose, rows in _groups(results):
+        truth = source == "truth"
+        out += [f"## {TRUTH_TITLE if truth else chain_title(source, dose)}", ""]
+        out += scores_table(rows, with_targets=truth)
         ratio = _nanmean([r.detections_per_frame * r.n_frames / max(1, r.n_true) for r in rows])
-        if source != "truth" and not 0.67 <= ratio <= 1.5:
+        if not truth and not 0.67 <= ratio <= 1.5:
             out += [
                 "",
                 f"The detector returns {ratio:.1f} times as many objects per frame as there are"

@@ -151,12 +151,10 @@ class Tracker:
         n_old = self._ids.size
         prev_area = self._area_smooth.copy()
         prev_xy = self._last_xy.copy()
-        if rows.size:
-            z = stack_columns(det.x[cols], det.y[cols], det_d[cols])
-            x[rows], P[rows] = self._model.update(x.take(rows, axis=0), P.take(rows, axis=0), z)
-        self._x, self._P = x, P
         matched = np.zeros(n_old, bool)
         matched[rows] = True
+        z = stack_columns(det.x.take(cols), det.y.take(cols), det_d.take(cols))
+        self._x, self._P = self._update_matched(x, P, matched, rows, z)
         self._misses[~matched] += 1
         self._misses[rows] = 0
         self._hits[rows] += 1
@@ -296,8 +294,27 @@ class Tracker:
                 dist, j = tree.query(pred, k=k, distance_upper_bound=c.max_distance_px)
                 dist, j = dist.reshape(n, k), j.reshape(n, k)
             shift = shift + residual
-        ok = np.isfinite(dist)
-        return shift, np.nonzero(ok)[0], j[ok]
+        found = np.flatnonzero(np.isfinite(dist))  # row-major: by track, nearest first
+        return shift, found // k, j.ravel().take(found)
+
+    def _update_matched(
+        self, x: np.ndarray, cov: np.ndarray, matched: np.ndarray, rows: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the states (n, 6) and covariances (n, 3, 3) after the Kalman update of the rows
+        `rows` (= np.flatnonzero(matched)) with their measurements z (len(rows), 3) (px).
+
+        The update runs over every row (unmatched rows get a dummy measurement, their result is
+        discarded): the same per-row arithmetic as updating the matched rows alone, without the
+        gather/scatter of the stacked arrays, which costs more than the few extra rows."""
+        if rows.size == 0:
+            return x, cov
+        z_all = np.zeros((x.shape[0], z.shape[1]))
+        z_all[rows] = z
+        x_new, cov_new = self._model.update(x, cov, z_all)
+        keep = ~matched
+        np.copyto(x_new, x, where=keep[:, None])
+        np.copyto(cov_new, cov, where=keep[:, None, None])
+        return x_new, cov_new
 
     def _associate(
         self,
@@ -347,11 +364,6 @@ class Tracker:
         self._first_xy = np.concatenate([self._first_xy, z[:, :2]])
         self._area_smooth = np.concatenate([self._area_smooth, det.area_px[which]])
         return np.arange(start, start + k)
-
-    def _row_of(self, track_id: int) -> int:
-        """Return the live row of a track id, or -1 when the track no longer exists."""
-        hit = np.nonzero(self._ids == track_id)[0]
-        return int(hit[0]) if hit.size else -1
 
     def _rows_of_busy(self) -> dict[int, int]:
         """Return {track id: live row} for every track involved in a pending event."""
@@ -492,29 +504,33 @@ class Tracker:
             )
             accepted = not relinked and pending_verdict(p, self.config.merge_volume_tolerance)
             if accepted:
-                events.append(self._accept(p, retired))
+                events.append(self._accept(p, retired, row_of))
             else:
-                events += self._drop(p, t)
+                events += self._drop(p, t, row_of)
         return events, retired
 
-    def _accept(self, p: PendingEvent, retired: set[int]) -> TrackEvent:
-        """Apply a confirmed merge/split: end the parents, new ids for survivors; return the event."""
+    def _accept(self, p: PendingEvent, retired: set[int], row_of: dict[int, int]) -> TrackEvent:
+        """Apply a confirmed merge/split: end the parents, new ids for survivors; return the event.
+
+        row_of: {track id: live row} of every track of the pending events (`_rows_of_busy()`);
+        events never share a track, so relabelling this event's survivor leaves the others valid.
+        """
         for pid in p.parents:
-            row = self._row_of(pid)
+            row = row_of.get(pid, -1)
             if pid != p.survivor and row >= 0:
                 retired.add(row)
         children = list(p.children)
         if p.survivor and self.config.new_id_on_merge:
-            row = self._row_of(p.survivor)
+            row = row_of.get(p.survivor, -1)
             if row >= 0:
                 new_id = self._next_id
                 self._next_id += 1
                 self._ids[row] = new_id
                 self._history.relabel(p.survivor, new_id, p.frame)
                 children = [new_id if c == p.survivor else c for c in children]
-        for cid in children:
+        for old_id, cid in zip(p.children, children, strict=True):
             self._no_appear.discard(cid)
-            row = self._row_of(cid)
+            row = row_of.get(old_id, -1)
             if row >= 0:
                 self._confirmed[row] = True
                 self._hits[row] = max(int(self._hits[row]), self.config.min_hits)
@@ -529,13 +545,14 @@ class Tracker:
             y=p.y,
         )
 
-    def _drop(self, p: PendingEvent, t: float) -> list[TrackEvent]:
-        """Forget a rejected event; children already confirmed get their delayed appear event."""
+    def _drop(self, p: PendingEvent, t: float, row_of: dict[int, int]) -> list[TrackEvent]:
+        """Forget a rejected event; children already confirmed get their delayed appear event
+        (row_of: as for `_accept`)."""
         events = []
         for cid in p.children:
             if cid in self._no_appear:
                 self._no_appear.discard(cid)
-                row = self._row_of(cid)
+                row = row_of.get(cid, -1)
                 if row >= 0 and self._confirmed[row]:
                     events.append(self._appear_event(row, t))
         return events

@@ -21,3 +21,17 @@ def test_benchmark_reports_every_count_and_the_references():
         0 < r["cpu_ms_per_frame_best"] <= r["cpu_ms_per_frame_median"] for r in out["results"]
     )
     assert out["reference_1000"]["kalman_speedup"] > 0
+
+
+def test_speed_verdict_compares_the_best_repeat_with_the_issue_targets():
+    from nanolive.trackers.cli import SPEED_TARGETS_MS, speed_verdict
+
+    def rows(scale):
+        return [
+            {"particles": n, "ms_per_frame_best": t * scale, "ms_per_frame_median": t * scale * 1.1}
+            for n, t in SPEED_TARGETS_MS.items()
+        ]
+
+    assert ": met in this run" in speed_verdict(rows(0.9))
+    assert ": not met in this run" in speed_verdict(rows(1.05))
+    assert "not all" in speed_verdict(rows(0.9)[:1])

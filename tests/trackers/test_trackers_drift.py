@@ -51,3 +51,14 @@ def test_tracker_uses_phase_correlation_when_images_are_given():
         if f:
             assert u.drift_px == pytest.approx(tuple(shift), abs=0.6)
     assert all((i == ids[0]).all() for i in ids)  # 5.8 px steps, 4 px gate: drift made it work
+
+
+@pytest.mark.parametrize("n", [9, 10])
+def test_displacement_drift_is_the_median_near_the_mode(n):
+    from nanolive.trackers.drift import drift_from_displacements
+
+    rng = np.random.default_rng(n)
+    disp = np.array([2.0, -1.0]) + rng.normal(0, 0.5, size=(n, 2))  # all within 2.5 px of the mode
+    outliers = np.array([[9.0, 9.0], [-9.0, 8.0]])
+    dx, dy = drift_from_displacements(np.concatenate([disp, outliers]), max_px=12.0)
+    assert (dx, dy) == (float(np.median(disp[:, 0])), float(np.median(disp[:, 1])))

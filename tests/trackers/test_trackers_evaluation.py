@@ -1,19 +1,24 @@
-"""The evaluation chain on a small simulated video: scores, report, CLI."""
+"""The evaluation chain on small simulated videos: scores, engines, doses, report, CLI."""
 
 import argparse
+import math
 
+import nanolive.engines.registry as registry
 import pytest
+from nanolive.engines.base import EngineConfig
 from nanolive.trackers import TrackerConfig
-from nanolive.trackers.cli import register
+from nanolive.trackers.cli import chain_summary, register
 from nanolive.trackers.evaluation import Scenario, evaluate
 from nanolive.trackers.report import markdown_report
 
 SMALL = Scenario(shape=(160, 160), n_particles=14, dose_e_per_px=200.0, n_frames=12)
+TINY = Scenario(shape=(96, 96), n_particles=6, dose_e_per_px=20.0, n_frames=4)
 
 
 @pytest.fixture(scope="module")
 def results():
-    return evaluate([3], [3], SMALL, TrackerConfig())
+    classical = EngineConfig(name="classical")
+    return evaluate([3], [3], SMALL, TrackerConfig(), engine_config=classical)
 
 
 def test_small_video_scores_are_sane(results):
@@ -25,24 +30,61 @@ def test_small_video_scores_are_sane(results):
     assert truth.mota > 0.9 and truth.idf1 > 0.9 and truth.false_positives == 0
     for r in results:
         assert r.mota <= 1.0 and 0.0 <= r.idf1 <= 1.0 and 0.0 <= r.hota <= 1.0
+        assert r.dose_e_per_px == SMALL.dose_e_per_px
     assert by_source["classical"].n_true == truth.n_true
 
 
-def test_report_has_a_table_per_source_and_the_target_line(results):
-    text = markdown_report(results, SMALL, TrackerConfig(), "nanolive track-eval --seeds 3")
-    assert "Tracker alone" in text and "Whole chain" in text
+def test_chain_uses_the_default_engine_from_the_registry_at_each_dose(monkeypatch):
+    built, create = [], registry.create_engine
+
+    def spy(config):
+        built.append(config)
+        return create(config)
+
+    monkeypatch.setattr(registry, "create_engine", spy)
+    rows = evaluate([], [5], TINY, chain_doses=(20.0, 100.0))
+    assert built == [EngineConfig()]  # built once, through the registry, default settings
+    assert [r.source for r in rows] == [EngineConfig().name] * 2
+    assert [r.dose_e_per_px for r in rows] == [20.0, 100.0]
+    for r in rows:
+        assert r.n_frames == TINY.n_frames and r.n_true > 0
+        assert math.isfinite(r.detections_per_frame) and r.detections_per_frame >= 0
+        assert r.mota <= 1.0 and 0.0 <= r.idf1 <= 1.0 and 0.0 <= r.hota <= 1.0
+
+
+def test_truth_and_chain_share_the_video_at_the_scenario_dose():
+    rows = evaluate([5], [5], TINY, engine_config=EngineConfig(name="classical"))
+    assert [(r.source, r.dose_e_per_px) for r in rows] == [("truth", 20.0), ("classical", 20.0)]
+    assert rows[0].n_true == rows[1].n_true
+
+
+def test_report_has_a_table_per_source_and_dose_and_the_target_line(results):
+    chain = chain_summary(EngineConfig(name="classical"), [200.0], [3])
+    text = markdown_report(
+        results, SMALL, TrackerConfig(), "nanolive track-eval --seeds 3", chain_lines=chain
+    )
+    assert "Tracker alone" in text and "Whole chain at 200 e/px (classical engine" in text
     assert "| 3 |" in text and "Targets (MOTA >= 0.95" in text
     assert "nanolive track-eval --seeds 3" in text
+    assert "create_engine(EngineConfig(name='classical'" in text
+    assert text.index("Tracker alone") < text.index("Whole chain at 200")
 
 
-def test_cli_registers_track_eval():
+def test_cli_registers_track_eval_with_the_default_engine():
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["track-eval", "--seeds", "1", "--chain-seeds", "--no-speed"])
     assert args.seeds == [1] and args.chain_seeds == [] and args.no_speed
+    assert args.engine == EngineConfig().name and args.chain_dose[0] == 20.0
     assert callable(args.func)
+    args = parser.parse_args(["track-eval", "--engine", "classical", "--chain-dose", "50"])
+    assert args.engine == "classical" and args.chain_dose == [50.0]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["track-eval", "--engine", "nope"])
 
 
-def test_evaluate_rejects_bad_distance():
+def test_evaluate_rejects_bad_distance_and_dose():
     with pytest.raises(ValueError, match="match_distance_px"):
         evaluate([], [], SMALL, match_distance_px=0)
+    with pytest.raises(ValueError, match="dose"):
+        evaluate([], [1], TINY, chain_doses=(0.0,))

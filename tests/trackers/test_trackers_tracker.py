@@ -216,3 +216,21 @@ def test_finish_decides_a_pending_merge_and_ends_coasting_tracks():
     ends = [e for e in final if e.kind == "disappear"]
     assert [e.reason for e in ends] == ["end"] and ends[0].parents == merge.children
     assert tr.finish() == []
+
+
+def test_kalman_update_touches_only_matched_tracks():
+    rng = np.random.default_rng(3)
+    tracker = Tracker(TrackerConfig())
+    model = tracker._model
+    x, cov = model.predict(*model.initial_state(rng.uniform(0, 100, size=(7, 3))))
+    matched = np.array([True, False, True, True, False, False, True])
+    rows = np.flatnonzero(matched)
+    cols = np.array([3, 0, 4, 1])
+    dx, dy, dd = rng.uniform(0, 100, size=(3, 5))
+    z = np.stack([dx[cols], dy[cols], dd[cols]], axis=1)
+    x_new, cov_new = tracker._update_matched(x, cov, matched, rows, z)
+    x_ref, cov_ref = model.update(x[rows], cov[rows], z)
+    np.testing.assert_array_equal(x_new[rows], x_ref)
+    np.testing.assert_array_equal(cov_new[rows], cov_ref)
+    np.testing.assert_array_equal(x_new[~matched], x[~matched])
+    np.testing.assert_array_equal(cov_new[~matched], cov[~matched])
