@@ -74,6 +74,16 @@ class Triangulation(NamedTuple):
 
 
 @_compiled
+def _sign_beyond(det: float, bound: float) -> int:
+    """+1 if det > bound, -1 if det < -bound, else 0 (undecided within the error bound)."""
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    return 0
+
+
+@_compiled
 def _orient_filtered(
     ax: float, ay: float, bx: float, by: float, cx: float, cy: float, tolerance: float
 ) -> int:
@@ -83,11 +93,7 @@ def _orient_filtered(
     right = (by - ay) * (cx - ax)
     det = left - right
     bound = tolerance * (abs(left) + abs(right))
-    if det > bound:
-        return 1
-    if -det > bound:
-        return -1
-    return 0
+    return _sign_beyond(det, bound)
 
 
 @_compiled
@@ -167,11 +173,7 @@ def _incircle(
         + (abs(ab1) + abs(ab2)) * clift
     )
     bound = tolerance * permanent
-    if det > bound:
-        return 1
-    if -det > bound:
-        return -1
-    return 0
+    return _sign_beyond(det, bound)
 
 
 @_compiled
