@@ -26,13 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--insitu-share", type=float, default=0.4, help="in-situ share of real patches")
     p.add_argument("--sim-frames", type=int, default=800, help="simulated training frames")
     p.add_argument("--sim-seed", type=int, default=0)
-    p.add_argument("--sim-cache", type=Path, default=None, help="use this cached .npz of frames")
+    p.add_argument(
+        "--sim-cache", type=Path, nargs="+", default=None, help="use these cached .npz of frames"
+    )
     p.add_argument("--cache-dir", type=Path, default=Path("/tmp/nanolive-cache"))
     p.add_argument("--data-root", type=Path, default=None, help="shared/data/authentic folder")
     p.add_argument("--base-channels", type=int, default=8)
     p.add_argument("--levels", type=int, default=4)
     p.add_argument("--stem-stride", type=int, default=2)
     p.add_argument("--separable", action="store_true", help="depthwise-separable convolutions")
+    p.add_argument(
+        "--subpixel", action="store_true", help="learned sub-pixel logit correction (ModelSpec)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: see TrainConfig)")
     p.add_argument("--checkpoint-every", type=int, default=250)
@@ -76,7 +81,9 @@ def run_train(args: argparse.Namespace) -> int:
     from .model import ModelSpec
     from .train import Pools, TrainConfig, train
 
-    spec = ModelSpec(args.base_channels, args.levels, args.stem_stride, args.separable)
+    spec = ModelSpec(
+        args.base_channels, args.levels, args.stem_stride, args.separable, args.subpixel
+    )
     cfg = TrainConfig(
         steps=args.steps,
         batch=args.batch,
@@ -92,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     root = args.data_root or default_data_root()
     if args.sim_cache is not None:
-        sim = load_sim_cache(args.sim_cache)
+        sim = [s for path in args.sim_cache for s in load_sim_cache(path)]
     else:
         sim = simulated_training_set(args.sim_frames, args.sim_seed, args.cache_dir)
     real = args.real_fraction > 0

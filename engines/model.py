@@ -27,12 +27,18 @@ class ModelSpec:
     stem_stride: 1 = the network runs at full resolution; 2 = a strided stem halves it and the logits are
         upsampled bilinearly (4x less compute; particles should be >= ~6 px across).
     separable: depthwise-separable convolutions (True) or plain 3x3 convolutions (False).
+    subpixel: with a strided stem, add a learned sub-pixel correction to the bilinearly upsampled
+        logits: a 1x1 convolution of the decoder's last features predicts stride^2 values per output
+        channel that depth-to-space rearranges to full resolution (its weights start at zero, so a
+        model without it is its exact starting point). Boundaries then need not follow the coarse
+        grid, at almost no cost.
     """
 
     base_channels: int = 16
     levels: int = 4
     stem_stride: int = 2
     separable: bool = True
+    subpixel: bool = False
 
     def __post_init__(self) -> None:
         if self.base_channels < 2:
@@ -41,6 +47,8 @@ class ModelSpec:
             raise ValueError(f"levels must be in 2..6, not {self.levels}")
         if self.stem_stride not in (1, 2, 4):
             raise ValueError(f"stem_stride must be 1, 2 or 4, not {self.stem_stride}")
+        if self.subpixel and self.stem_stride == 1:
+            raise ValueError("subpixel needs a strided stem (stem_stride 2 or 4)")
 
     @property
     def multiple(self) -> int:
@@ -99,6 +107,11 @@ class UNet(nn.Module):
             ]
         )
         self.head = nn.Conv2d(chans[0], OUTPUT_CHANNELS, 1)
+        self.subpixel: nn.Conv2d | None = None
+        if s.subpixel:
+            self.subpixel = nn.Conv2d(chans[0], OUTPUT_CHANNELS * s.stem_stride**2, 1)
+            nn.init.zeros_(self.subpixel.weight)
+            nn.init.zeros_(self.subpixel.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits (B, 2, H, W) for normalised frames (B, 1, H, W)."""
@@ -113,14 +126,13 @@ class UNet(nn.Module):
             h = F.interpolate(h, scale_factor=2.0, mode="nearest")
             h = self.up[i](torch.cat([h, skips[i]], dim=1))
         logits = self.head(h)
-        if self.spec.stem_stride > 1:
-            logits = F.interpolate(
-                logits,
-                scale_factor=float(self.spec.stem_stride),
-                mode="bilinear",
-                align_corners=False,
-            )
-        return logits
+        if self.spec.stem_stride == 1:
+            return logits
+        scale = float(self.spec.stem_stride)
+        logits = F.interpolate(logits, scale_factor=scale, mode="bilinear", align_corners=False)
+        if self.subpixel is None:
+            return logits
+        return logits + F.pixel_shuffle(self.subpixel(h), self.spec.stem_stride)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -67,11 +67,45 @@ def drop_faint(labels: np.ndarray, fg_logit: np.ndarray, min_peak_logit: float) 
     n = int(labels.max())
     if n == 0:
         return labels
-    peak = np.zeros(n + 1)
-    peak[1:] = ndi.maximum(fg_logit, labels, index=np.arange(1, n + 1))
-    keep = peak > min_peak_logit
+    keep = np.bincount(labels[fg_logit > min_peak_logit], minlength=n + 1) > 0
     keep[0] = False
     return np.where(keep[labels], labels, 0).astype(np.int32)
+
+
+def seeded_labels(fg: np.ndarray, seeds: np.ndarray, n_seeds: int, core: np.ndarray) -> np.ndarray:
+    """Return int32 instance labels of the foreground ``fg`` grown from ``seeds`` (labels 1..n_seeds).
+
+    Each 8-connected foreground component is one instance if it holds one seed (its label) or none
+    (a new label after ``n_seeds``, in raster order); those with several seeds are split among them by
+    a watershed on ``-core`` (8-connected), run on those components only. This equals
+    ``watershed(-core, seeds, mask=fg, connectivity=2)`` plus labelling the seedless components, at a
+    fraction of the cost: most components hold one seed. Seeds must lie inside ``fg``.
+    """
+    comp, n_comp = ndi.label(fg, structure=np.ones((3, 3), dtype=bool))
+    inside = seeds > 0
+    owner = np.zeros(n_comp + 1, dtype=np.int32)
+    owner[comp[inside]] = seeds[inside]
+    seeds_per_comp = np.zeros(n_comp + 1, dtype=np.int64)
+    seed_comp = np.zeros(n_seeds + 1, dtype=np.int64)
+    seed_comp[seeds[inside]] = comp[inside]
+    np.add.at(seeds_per_comp, seed_comp[1:], 1)
+    seedless = np.flatnonzero(seeds_per_comp[1:] == 0) + 1
+    owner[seedless] = n_seeds + 1 + np.arange(seedless.size, dtype=np.int32)
+    owner[0] = 0
+    labels = owner[comp]
+    multi = seeds_per_comp >= 2
+    multi[0] = False
+    if not multi.any():
+        return labels
+    # One watershed over the bounding box of all multi-seed components (per-component calls cost
+    # ~1 ms each in fixed overhead, more than flooding a larger box once).
+    mask = multi[comp]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    m = mask[box]
+    grown = watershed(-core[box], np.where(m, seeds[box], 0), mask=m, connectivity=2)
+    labels[box][m] = grown[m]
+    return labels
 
 
 def instances_from_logits(
@@ -92,12 +126,5 @@ def instances_from_logits(
         return np.zeros(fg.shape, dtype=np.int32)
     eight = np.ones((3, 3), dtype=bool)
     seeds, n_seeds = ndi.label(fg & (logits[1] > 0), structure=eight)
-    if n_seeds:
-        labels = watershed(-logits[1], seeds, mask=fg).astype(np.int32)
-    else:
-        labels = np.zeros(fg.shape, dtype=np.int32)
-    orphan = fg & (labels == 0)
-    if orphan.any():
-        extra, _ = ndi.label(orphan, structure=eight)
-        labels = np.where(extra > 0, extra + n_seeds, labels).astype(np.int32)
+    labels = seeded_labels(fg, seeds, n_seeds, logits[1])
     return relabel_without_small(drop_faint(labels, logits[0], min_peak_logit), min_area_px)

@@ -165,6 +165,15 @@ def load_model(pt_path: Path) -> UNet:
     return model.eval()
 
 
+def load_initial_weights(model: UNet, pt_path: Path) -> None:
+    """Load a state dict into ``model``; only the sub-pixel correction's weights may be missing."""
+    state = torch.load(pt_path, map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    wrong = [k for k in missing if not k.startswith("subpixel.")] + list(unexpected)
+    if wrong:
+        raise ValueError(f"{pt_path} does not fit the model: {', '.join(wrong[:8])}")
+
+
 def train(
     pools: Pools,
     cfg: TrainConfig,
@@ -175,7 +184,9 @@ def train(
 ) -> tuple[UNet, list[float]]:
     """Train a model on ``pools``; return it (eval mode) and the loss of every step.
 
-    init: a .pt state dict (same spec) to start from (fine-tuning) instead of a seeded random init.
+    init: a .pt state dict to start from (fine-tuning) instead of a seeded random init: the same spec,
+        or the same spec without the sub-pixel correction (which then starts at zero, see
+        :class:`ModelSpec`).
     """
     from tqdm import tqdm
 
@@ -183,7 +194,7 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     model = new_model(cfg.spec, cfg.seed)
     if init is not None:
-        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True))
+        load_initial_weights(model, init)
     model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses: list[float] = []

@@ -47,12 +47,48 @@ def test_spec_validation() -> None:
         ModelSpec(levels=1)
     with pytest.raises(ValueError, match="stem_stride"):
         ModelSpec(stem_stride=3)
+    with pytest.raises(ValueError, match="subpixel"):
+        ModelSpec(stem_stride=1, subpixel=True)
 
 
-def test_export_has_dynamic_batch_and_matches_torch(tmp_path) -> None:
+@pytest.mark.parametrize("stem_stride", [2, 4])
+def test_subpixel_correction_starts_as_the_plain_model_and_can_move_boundaries(
+    stem_stride: int, tmp_path
+) -> None:
+    from nanolive.engines.train import load_initial_weights
+
+    plain = tiny_model(seed=1, stem_stride=stem_stride)
+    torch.save(plain.state_dict(), tmp_path / "plain.pt")
+    sub = tiny_model(seed=2, stem_stride=stem_stride, subpixel=True)
+    load_initial_weights(sub, tmp_path / "plain.pt")
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 1, 32, 48)).astype(np.float32))
+    with torch.inference_mode():
+        assert torch.equal(sub(x), plain(x))
+        # A non-zero correction changes single full-resolution pixels within one coarse cell.
+        torch.nn.init.normal_(sub.subpixel.weight)
+        diff = (sub(x) - plain(x))[0, 0].numpy()
+    cell = diff[:stem_stride, :stem_stride]
+    assert np.ptp(cell) > 0
+
+
+def test_initial_weights_must_fit(tmp_path) -> None:
+    from nanolive.engines.train import load_initial_weights
+
+    torch.save(UNet(ModelSpec(base_channels=8, levels=3)).state_dict(), tmp_path / "other.pt")
+    with pytest.raises((ValueError, RuntimeError)):
+        load_initial_weights(tiny_model(), tmp_path / "other.pt")
+    torch.save({**tiny_model().state_dict(), "extra.weight": torch.zeros(1)}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="extra.weight"):
+        load_initial_weights(tiny_model(), tmp_path / "x.pt")
+
+
+@pytest.mark.parametrize("subpixel", [False, True])
+def test_export_has_dynamic_batch_and_matches_torch(tmp_path, subpixel: bool) -> None:
     import onnx
 
-    model = tiny_model(seed=3)
+    model = tiny_model(seed=3, subpixel=subpixel)
+    if subpixel:
+        torch.nn.init.normal_(model.subpixel.weight, std=0.1)
     path = export_onnx(model, tmp_path / "m.onnx")
     proto = onnx.load(str(path))
     assert proto.opset_import[0].version >= 17
