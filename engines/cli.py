@@ -25,7 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--real-fraction", type=float, default=0.25, help="share of real patches")
     p.add_argument("--insitu-share", type=float, default=0.4, help="in-situ share of real patches")
     p.add_argument("--sim-frames", type=int, default=800, help="simulated training frames")
-    p.add_argument("--sim-seed", type=int, default=0)
+    p.add_argument(
+        "--sim-seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="one set of --sim-frames frames per seed (each cached on its own)",
+    )
     p.add_argument(
         "--sim-cache", type=Path, nargs="+", default=None, help="use these cached .npz of frames"
     )
@@ -101,7 +107,11 @@ def run_train(args: argparse.Namespace) -> int:
     if args.sim_cache is not None:
         sim = [s for path in args.sim_cache for s in load_sim_cache(path)]
     else:
-        sim = simulated_training_set(args.sim_frames, args.sim_seed, args.cache_dir)
+        sim = [
+            s
+            for seed in args.sim_seed
+            for s in simulated_training_set(args.sim_frames, seed, args.cache_dir)
+        ]
     real = args.real_fraction > 0
     insitu = real_samples(root, INSITU, "train") if real else []
     emps = real_samples(root, EMPS, "train") if real else []
