@@ -61,7 +61,9 @@ class FrameResult:
     particles: the particle table (one row per instance, sorted by label) with ``track_id`` (>= 1)
     and ``confirmed`` added; labels: int32 instance labels (0 = background, values = ``label``);
     metrics: the frame metrics (numbers, and lists for histograms); events: track events reported at this frame (their ``frame`` is a
-    seq of this series); timings: seconds per stage for this frame.
+    seq of this series); timings: seconds per stage for this frame; tracked_count: particles the
+    tracker holds in view at this frame: detections of confirmed tracks plus confirmed tracks coasting
+    through a missed detection (a count that does not flicker with single missed detections).
     """
 
     series: str
@@ -76,6 +78,7 @@ class FrameResult:
     active_tracks: int
     received_s: float
     timings: dict[str, float] = field(default_factory=dict)
+    tracked_count: int = 0
 
     @property
     def count(self) -> int:
@@ -215,6 +218,7 @@ class FrameProcessor:
             active_tracks=int(update.active_tracks),
             received_s=frame.received_s,
             timings={"segment": segment_s, "measure": t1 - t0 + t3 - t2, "track": t2 - t1},
+            tracked_count=int(np.count_nonzero(update.confirmed)) + int(update.coasting_ids.size),
         )
 
     def finish_series(self, series: str) -> list[TrackEvent]:

@@ -35,7 +35,8 @@ def plain(value: object) -> object:
 
 
 def frame_payload(result: FrameResult, latency_s: float) -> dict[str, object]:
-    """Return the ``frame`` payload: ids, time (s), latency (s), count, active tracks and metrics."""
+    """Return the ``frame`` payload: ids, time (s), latency (s), count, tracked count (confirmed
+    detections + coasting tracks), active tracks and metrics."""
     return {
         "series": result.series,
         "seq": result.seq,
@@ -44,6 +45,7 @@ def frame_payload(result: FrameResult, latency_s: float) -> dict[str, object]:
         "shape": list(result.shape),
         "pixel_size_nm": result.pixel_size_nm,
         "count": result.count,
+        "tracked_count": result.tracked_count,
         "active_tracks": result.active_tracks,
         "metrics": plain(result.metrics),
         "timings_s": plain(result.timings),

@@ -55,8 +55,8 @@ def register(subparsers: Any) -> None:
         "--chain-dose",
         type=float,
         nargs="+",
-        default=[20.0, 100.0],
-        help="dose(s) of the whole-chain videos (e/px, default 20 = low dose, and 100)",
+        default=[20.0, 100.0, 300.0],
+        help="dose(s) of the whole-chain videos (e/px, default 20 = low dose, 100 and 300)",
     )
     p.add_argument(
         "--engine",
@@ -221,8 +221,9 @@ def chain_summary(engine_config: EngineConfig, doses: list[float], seeds: list[i
         f" `nanolive.engines.registry.create_engine({engine_config!r})` as in the pipeline, then"
         " `particle_table` and the tracker, on videos simulated at "
         + ", ".join(f"{d:g}" for d in doses)
-        + " e/px (same scenario otherwise; 20 e/px is the issue's low dose, the simulator's own"
-        " default is 300 e/px). `--engine classical` gives the classical baseline.",
+        + " e/px (same scenario otherwise; at 0.25 nm/px, 20 / 100 / 300 e/px are 3.2 / 16 / 48"
+        " e/A^2; 20 e/px is taken as the issue's low dose, the simulator's own default is 300 e/px)."
+        " `--engine classical` gives the classical baseline.",
     ]
 
 

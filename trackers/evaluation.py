@@ -120,10 +120,16 @@ def track_video(
     detections: Sequence[Detections],
     config: TrackerConfig,
     use_images: bool,
+    with_coasting: bool = False,
 ) -> tuple[list[Points], list[TrackEvent], float]:
-    """Run the tracker over a video; return predicted points per frame, events, ms per frame."""
+    """Run the tracker over a video; return predicted points per frame, events, ms per frame.
+
+    with_coasting: add, per frame, the predicted positions of confirmed tracks coasting through a
+    missed detection (`TrackUpdate.coasting_xy`), as a live display of the tracks would show them.
+    """
     tracker = Tracker(config, frame_interval_s=float(frames[1].t_s - frames[0].t_s) or 1.0)
     ids_per_frame = []
+    coasting: list[Points] = []
     events: list[TrackEvent] = []
     elapsed = 0.0
     for fr, det in zip(frames, detections, strict=True):
@@ -131,15 +137,28 @@ def track_video(
         up = tracker.update(det, image=fr.image if use_images else None, t_s=fr.t_s)
         elapsed += time.perf_counter() - t0
         ids_per_frame.append(up.track_ids)
+        coasting.append(Points(up.coasting_ids, up.coasting_xy))
         events += up.events
     events += tracker.finish()
     confirmed = tracker.confirmed_track_ids()
     keep_ids = np.fromiter(confirmed, dtype=np.int64) if confirmed else np.zeros(0, np.int64)
     pred = []
-    for ids, det in zip(ids_per_frame, detections, strict=True):
+    for ids, det, coast in zip(ids_per_frame, detections, coasting, strict=True):
         keep = np.isin(ids, keep_ids)
-        pred.append(Points(ids[keep], np.stack([det.x[keep], det.y[keep]], axis=1)))
+        xy = np.stack([det.x[keep], det.y[keep]], axis=1)
+        if with_coasting:
+            pred.append(Points(np.concatenate([ids[keep], coast.ids]), np.vstack([xy, coast.xy])))
+        else:
+            pred.append(Points(ids[keep], xy))
     return pred, events, 1e3 * elapsed / max(1, len(frames))
+
+
+def truth_points(frames: Sequence) -> list[Points]:  # noqa: ANN001 (SimFrame)
+    """Return the true particles of every frame as Points (track ids, centroids px)."""
+    return [
+        Points(fr.particles["track_id"], np.stack([fr.particles["x"], fr.particles["y"]], axis=1))
+        for fr in frames
+    ]
 
 
 def score_video(
@@ -154,10 +173,7 @@ def score_video(
     dose_e_per_px: float = float("nan"),
 ) -> VideoScores:
     """Return the scores of predicted points and events against the simulator's truth."""
-    truth = [
-        Points(fr.particles["track_id"], np.stack([fr.particles["x"], fr.particles["y"]], axis=1))
-        for fr in frames
-    ]
+    truth = truth_points(frames)
     mot = clear_mot(truth, pred, match_distance_px)
     idf = identity_scores(truth, pred, match_distance_px)
     h = hota(truth, pred, match_distance_px)
@@ -254,6 +270,9 @@ def evaluate(
             scores = score_video(
                 seed, source, frames, pred, events, ms, match_distance_px, n_det, dose
             )
+            if kind == "chain":
+                coast, _, _ = track_video(frames, dets, config, use_images, with_coasting=True)
+                scores = with_coasting_scores(scores, frames, coast, match_distance_px)
             logger.info(
                 "seed %d %s %g e/px: MOTA %.4f IDF1 %.4f",
                 seed,
@@ -264,6 +283,24 @@ def evaluate(
             )
             results.append(scores)
     return results
+
+
+def with_coasting_scores(
+    scores: VideoScores,
+    frames: Sequence,  # noqa: ANN001 (SimFrame)
+    pred: Sequence[Points],
+    match_distance_px: float,
+) -> VideoScores:
+    """Return ``scores`` with MOTA, IDF1 and HOTA of ``pred`` (detections + coasting positions) added
+    to ``extra`` as mota_coasting, idf1_coasting, hota_coasting."""
+    truth = truth_points(frames)
+    extra = {
+        **scores.extra,
+        "mota_coasting": clear_mot(truth, pred, match_distance_px).mota,
+        "idf1_coasting": identity_scores(truth, pred, match_distance_px).idf1,
+        "hota_coasting": hota(truth, pred, match_distance_px).hota,
+    }
+    return replace(scores, extra=extra)
 
 
 def _create_engine(engine_config: EngineConfig | None) -> Engine:

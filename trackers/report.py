@@ -58,6 +58,10 @@ METHOD = """## Method (nanolive.trackers)
 """
 
 
+#: Scores also computed with coasting positions added (VideoScores.extra keys <key>_coasting).
+COASTING: dict[str, str] = {"mota": "MOTA", "idf1": "IDF1", "hota": "HOTA"}
+
+
 def _nanmean(values: Sequence[float]) -> float:
     arr = np.asarray(values, dtype=np.float64)
     arr = arr[~np.isnan(arr)]
@@ -165,6 +169,15 @@ def markdown_report(
         truth = source == "truth"
         out += [f"## {TRUTH_TITLE if truth else chain_title(source, dose)}", ""]
         out += scores_table(rows, with_targets=truth)
+        if not truth and rows and "mota_coasting" in rows[0].extra:
+            coast = {k: _nanmean([r.extra[f"{k}_coasting"] for r in rows]) for k in COASTING}
+            out += [
+                "",
+                "With the predicted positions of confirmed tracks coasting through a missed detection"
+                " added (`TrackUpdate.coasting_xy`, what a live view of the tracks shows), mean "
+                + ", ".join(f"{COASTING[k]} {_fmt(v)}" for k, v in coast.items())
+                + ".",
+            ]
         ratio = _nanmean([r.detections_per_frame * r.n_frames / max(1, r.n_true) for r in rows])
         if not truth and not 0.67 <= ratio <= 1.5:
             out += [

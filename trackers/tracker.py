@@ -181,6 +181,7 @@ class Tracker:
         track_ids = self._ids[det_track]
         confirmed = self._confirmed[det_track]
         events += self._delete(retired, frame, t)
+        coasting_ids, coasting_xy = self._coasting()
         self._history.append(frame, track_ids, det_xy - self._drift_total, det.area_px)
         self._times.append(t)
         self._frame += 1
@@ -191,6 +192,8 @@ class Tracker:
             events=events,
             active_tracks=int(self._ids.size),
             drift_px=(float(drift[0]), float(drift[1])),
+            coasting_ids=coasting_ids,
+            coasting_xy=coasting_xy,
         )
 
     def finish(self) -> list[TrackEvent]:
@@ -585,6 +588,16 @@ class Tracker:
             for tid, first, xy in zip(ids, firsts, xys, strict=True)
             if tid not in self._no_appear
         ]
+
+    def _coasting(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ids and predicted (x, y) px of live confirmed tracks missed in the current frame."""
+        rows = np.flatnonzero(self._confirmed & (self._misses > 0))
+        xy = stack_columns(self._x[rows, 0], self._x[rows, 2])
+        if self._field_shape is not None:
+            h, w = self._field_shape
+            inside = (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] <= h - 1)
+            rows, xy = rows[inside], xy[inside]
+        return self._ids[rows].astype(np.int64), xy
 
     def _delete(self, retired: set[int], frame: int, t: float) -> list[TrackEvent]:
         """Remove retired and expired tracks; return disappear events of expired confirmed tracks."""

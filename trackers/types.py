@@ -131,6 +131,11 @@ class TrackUpdate:
     each detection, aligned with the input; confirmed: bool (N,), True where that track is confirmed;
     events: events decided at this frame (see TrackEvent for their dating); active_tracks: tracks alive after this frame (matched or coasting,
     tentative included); drift_px: estimated stage drift (dx, dy) of this frame against the previous (px).
+    coasting_ids, coasting_xy: confirmed tracks that were not detected in this frame but are still
+    alive (missed at most `max_gap` frames in a row): their ids (int64 (M,)) and Kalman-predicted
+    positions (float (M, 2), x = column, y = row, px, this frame's coordinates), only those inside the
+    field of view when it is known. A live count of particles = detections of confirmed tracks +
+    coasting tracks, so it does not flicker with a missed detection.
     """
 
     frame: int
@@ -139,3 +144,5 @@ class TrackUpdate:
     events: list[TrackEvent]
     active_tracks: int
     drift_px: tuple[float, float] = field(default=(0.0, 0.0))
+    coasting_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    coasting_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))

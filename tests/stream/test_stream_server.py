@@ -59,6 +59,8 @@ def test_frames_of_several_dtypes_and_shapes_come_back_in_order_and_are_counted(
     for series in ("a", "b"):
         assert [f["seq"] for f in frames if f["series"] == series] == [0, 1, 2, 3]
     assert all(f["count"] == 3 for f in frames)  # three disks found in every dtype and shape
+    # Tracks are confirmed on their second frame; from then on all three are tracked.
+    assert [f["tracked_count"] for f in frames if f["series"] == "a"] == [0, 3, 3, 3]
     assert all(f["latency_s"] >= 0 for f in frames)
     particles = client.topic("particles")
     assert len(particles) == n

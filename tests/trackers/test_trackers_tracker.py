@@ -77,6 +77,22 @@ def test_empty_frames_confirmation_coasting_and_deletion():
     assert u_new.track_ids[0] != tid  # ids are never reused
 
 
+def test_coasting_tracks_are_reported_with_predicted_positions():
+    cfg = TrackerConfig(min_hits=2, max_gap=2, drift="none", field_shape=(100, 100))
+    tr = Tracker(cfg)
+    tr.update(det([[50, 50], [99.6, 20], [10, 10]]))
+    u = tr.update(det([[52, 50], [99.8, 20]]))  # the third is only tentative when it is missed
+    assert u.coasting_ids.size == 0
+    u = tr.update(det([[54, 50]]))  # both confirmed; the second is missed at the right edge
+    assert u.coasting_ids.tolist() == []  # predicted at x ~ 99.8 > 99 (last column): not shown
+    u = tr.update(Detections.empty())
+    (tid,) = u.coasting_ids.tolist()
+    assert u.coasting_xy.shape == (1, 2)
+    assert 54 <= u.coasting_xy[0, 0] <= 58 and abs(u.coasting_xy[0, 1] - 50) < 1
+    u = tr.update(det([[58, 50]]))
+    assert u.track_ids.tolist() == [tid] and u.coasting_ids.size == 0
+
+
 def test_track_leaving_the_field_is_reported():
     tr = Tracker(TrackerConfig(drift="none", max_gap=0, min_hits=1), frame_interval_s=1.0)
     image = np.zeros((100, 100))
