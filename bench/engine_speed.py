@@ -51,6 +51,8 @@ def engine_row(name: str, threads: int, int8: bool, frames: np.ndarray, weights:
 
     label = name + ("-int8" if int8 else "")
     row: dict = {"engine": label, "threads": threads}
+    if weights and name != "classical":
+        row["weights"] = weights
     try:
         w = "" if name == "classical" else weights
         engine = create_engine(EngineConfig(name=name, threads=threads, int8=int8, weights=w))
@@ -76,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--engines", nargs="+", default=["classical", "onnx", "onnx-int8", "torch", "tensorrt"]
     )
-    p.add_argument("--weights", default="", help="model file (default: the shipped model)")
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        default=[""],
+        help="model file(s), each timed in turn, side by side (default: the shipped model)",
+    )
     args = p.parse_args(argv)
     import torch
 
@@ -84,14 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for spec in args.engines:
         name, int8 = spec.removesuffix("-int8"), spec.endswith("-int8")
+        weights = [""] if name == "classical" else args.weights
         for threads in args.threads if name not in ("classical", "tensorrt") else [args.threads[0]]:
             if name == "torch":
                 torch.set_num_threads(threads)
-            rows.append(engine_row(name, threads, int8, frames, args.weights))
+            for w in weights:
+                rows.append(engine_row(name, threads, int8, frames, w))
     out = {
         "frame_shape": [512, 512],
         "frames": args.frames,
-        "weights": args.weights or "shipped",
+        "weights": [w or "shipped" for w in args.weights],
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "python": sys.version.split()[0],
