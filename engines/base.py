@@ -29,6 +29,10 @@ class EngineConfig:
     min_area_px: instances smaller than this many pixels are removed (px).
     int8: use the statically quantised INT8 ONNX model where available (onnx engine only).
     max_batch: largest batch the engine is built/optimised for (TensorRT profile upper bound).
+    auto_scale: neural engines segment a frame whose particles are wider than ~48 px a second time,
+        shrunk by 2, 4 or 8 to the scale the network was trained for, and combine both passes
+        (engines/postprocess.py: downscale_factor, combine_scales); frames of smaller particles cost
+        nothing extra.
     """
 
     name: str = "onnx"
@@ -38,6 +42,7 @@ class EngineConfig:
     min_area_px: int = 4
     int8: bool = False
     max_batch: int = 8
+    auto_scale: bool = True
 
     def __post_init__(self) -> None:
         if self.contrast not in ("bright", "dark", "auto"):

@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--int8", action="store_true", help="onnx: the INT8 model")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--min-area-px", type=int, default=4, help="drop smaller instances (px)")
+    e.add_argument(
+        "--no-auto-scale",
+        dest="auto_scale",
+        action="store_false",
+        help="never re-segment frames of large particles downscaled (EngineConfig.auto_scale)",
+    )
     e.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default: all)")
     e.add_argument("--sim-frames", type=int, default=8, help="simulated frames per dose")
     e.add_argument("--data-root", type=Path, default=None)
@@ -187,6 +193,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             threads=args.threads,
             int8=args.int8 and name == "onnx",
             min_area_px=args.min_area_px,
+            auto_scale=args.auto_scale,
         )
         engines[name] = create_engine(cfg)
     results = []

@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from .base import EngineConfig, as_batch
-from .postprocess import instances_from_logits, normalise_batch, pad_to_multiple
+from .postprocess import (
+    block_mean,
+    combine_scales,
+    downscale_factor,
+    instances_from_logits,
+    normalise_batch,
+    pad_to_multiple,
+    upsample_logits,
+)
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -77,9 +85,27 @@ class NeuralSegmenter:
         return out[:, :, :h, :w]
 
     def segment(self, batch: np.ndarray) -> np.ndarray:
-        """Return int32 instance labels (B, H, W) of frames (B, H, W)."""
-        logits = self.logits(batch)
+        """Return int32 instance labels (B, H, W) of frames (B, H, W).
+
+        With ``config.auto_scale``, a frame whose particles are larger than the network was trained
+        for (see :func:`downscale_factor`) is segmented a second time, shrunk by 2, 4 or 8, and both
+        passes are combined (:func:`combine_scales`).
+        """
+        frames = as_batch(batch)
+        logits = self.logits(frames)
         out = np.empty((logits.shape[0], *logits.shape[2:]), dtype=np.int32)
         for i, lg in enumerate(logits):
-            out[i] = instances_from_logits(lg, self.config.min_area_px)
+            labels = instances_from_logits(lg, self.config.min_area_px)
+            factor = downscale_factor(labels) if self.config.auto_scale else 1
+            if factor > 1:
+                labels = self.rescaled_labels(frames[i], lg, factor)
+            out[i] = labels
         return out
+
+    def rescaled_labels(self, frame: np.ndarray, native: np.ndarray, factor: int) -> np.ndarray:
+        """Return labels of one frame from its native logits and a pass shrunk ``factor`` times."""
+        coarse = self.logits(block_mean(frame, factor)[None])[0]
+        full = upsample_logits(coarse, factor, frame.shape)
+        return instances_from_logits(
+            combine_scales(native, full), self.config.min_area_px * factor * factor
+        )

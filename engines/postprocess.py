@@ -128,3 +128,79 @@ def instances_from_logits(
     seeds, n_seeds = ndi.label(fg & (logits[1] > 0), structure=eight)
     labels = seeded_labels(fg, seeds, n_seeds, logits[1])
     return relabel_without_small(drop_faint(labels, logits[0], min_peak_logit), min_area_px)
+
+
+#: Particle scale the network was trained for: equivalent diameters of ~5-40 px.
+SCALE_TRIGGER_PX = 48.0  # re-segment downscaled when the typical instance is wider than this (px)
+SCALE_TARGET_PX = 40.0  # ... by the power of two that brings it nearest to this (px)
+MAX_DOWNSCALE = 8
+#: Where the downscaled pass is this sure of a particle, it fills holes of the native pass (logit).
+COARSE_SURE_LOGIT = 3.0
+#: Near the downscaled pass's foreground (logit above this) the native boundaries are kept.
+COARSE_NEAR_LOGIT = -1.0
+
+
+def area_weighted_median_diameter(labels: np.ndarray) -> float:
+    """Return the median equivalent diameter (px) of the instances, weighting each by its area.
+
+    Area weighting makes a few large particles count more than many small specks of texture; 0.0
+    when there is no instance.
+    """
+    areas = np.bincount(labels.ravel())[1:]
+    areas = areas[areas > 0].astype(np.float64)
+    if areas.size == 0:
+        return 0.0
+    diameters = np.sqrt(4.0 * areas / np.pi)
+    order = np.argsort(diameters)
+    cumulative = np.cumsum(areas[order])
+    return float(diameters[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def downscale_factor(labels: np.ndarray) -> int:
+    """Return 1, 2, 4 or 8: how much to shrink a frame so its particles reach the trained scale.
+
+    1 unless the area-weighted median diameter exceeds :data:`SCALE_TRIGGER_PX`; else the power of
+    two nearest to diameter / :data:`SCALE_TARGET_PX`, at most :data:`MAX_DOWNSCALE`.
+    """
+    d = area_weighted_median_diameter(labels)
+    if d <= SCALE_TRIGGER_PX:
+        return 1
+    return int(min(MAX_DOWNSCALE, 2 ** round(np.log2(d / SCALE_TARGET_PX))))
+
+
+def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """Return the image averaged over factor x factor blocks (trailing rows/columns dropped)."""
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    blocks = np.asarray(image[:h, :w], dtype=np.float32).reshape(
+        h // factor, factor, w // factor, factor
+    )
+    return blocks.mean(axis=(1, 3))
+
+
+def upsample_logits(logits: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Return (C, H, W) logits bilinearly upsampled from a block_mean'ed frame's (C, h, w) logits.
+
+    Pixel areas stay aligned (a coarse pixel covers factor x factor full pixels); rows/columns that
+    block_mean dropped repeat the edge.
+    """
+    up = ndi.zoom(logits, (1, factor, factor), order=1, mode="nearest", grid_mode=True)
+    h, w = shape
+    up = up[:, :h, :w]
+    return np.pad(up, ((0, 0), (0, h - up.shape[1]), (0, w - up.shape[2])), mode="edge")
+
+
+def combine_scales(native: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Return (2, H, W) logits from the native pass and the upsampled downscaled pass of a frame.
+
+    Foreground: the native logit near the coarse foreground (sharp boundaries); the larger of both
+    where the coarse pass is sure (fills the interiors of large particles, which the native pass
+    mistakes for texture); the smaller of both elsewhere (drops texture specks the coarse pass does
+    not see). Core: the coarse pass's (one seed per large particle, not one per texture patch).
+    """
+    c0, n0 = coarse[0], native[0]
+    fg = np.where(
+        c0 > COARSE_SURE_LOGIT,
+        np.maximum(n0, c0),
+        np.where(c0 > COARSE_NEAR_LOGIT, n0, np.minimum(n0, c0)),
+    )
+    return np.stack([fg, coarse[1]]).astype(np.float32)

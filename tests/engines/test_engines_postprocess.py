@@ -111,3 +111,58 @@ def test_seeded_labels_equal_a_whole_frame_watershed(seed: int) -> None:
     got = seeded_labels(fg, seeds, n_seeds, core)
     want = reference_instances(fg, core)
     assert want.max() > 5 and np.array_equal(got, want)
+
+
+def discs(shape, centres, radius) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    labels = np.zeros(shape, np.int32)
+    for k, (y, x) in enumerate(centres, start=1):
+        labels[(yy - y) ** 2 + (xx - x) ** 2 <= radius**2] = k
+    return labels
+
+
+def test_downscale_factor_follows_the_area_weighted_particle_size() -> None:
+    from nanolive.engines.postprocess import area_weighted_median_diameter, downscale_factor
+
+    small = discs((256, 256), [(40, 40), (40, 120), (120, 40)], 5)
+    assert downscale_factor(small) == 1
+    big = discs((512, 512), [(130, 130), (130, 380), (380, 200)], 50)  # ~100 px across
+    assert downscale_factor(big) == 2
+    # Many texture specks do not hide two large particles: the median is weighted by area.
+    specks = discs((512, 512), [(20 + 12 * i, 480) for i in range(40)], 2)
+    mixed = np.where(big > 0, big, np.where(specks > 0, specks + 10, 0))
+    assert area_weighted_median_diameter(mixed) > 90 and downscale_factor(mixed) == 2
+    huge = discs((1024, 1024), [(512, 512)], 400)
+    assert downscale_factor(huge) == 8  # capped
+    assert downscale_factor(np.zeros((32, 32), np.int32)) == 1
+
+
+def test_block_mean_and_upsampling_keep_pixel_areas_aligned() -> None:
+    from nanolive.engines.postprocess import block_mean, upsample_logits
+
+    image = np.arange(8 * 10, dtype=np.float32).reshape(8, 10)
+    small = block_mean(image, 4)
+    assert small.shape == (2, 2) and small[0, 0] == image[:4, :4].mean()
+    logits = np.zeros((2, 2, 2), np.float32)
+    logits[0, 0, 0] = 8.0  # the top-left block is foreground
+    up = upsample_logits(logits, 4, (9, 11))
+    assert up.shape == (2, 9, 11)
+    assert (up[0, :4, :4] > 2).all() and (up[0, 6:, 6:] < 2).all()
+
+
+def test_combined_scales_fill_large_particles_and_drop_specks() -> None:
+    from nanolive.engines.postprocess import combine_scales
+
+    native = np.full((2, 20, 20), -5.0, np.float32)
+    coarse = np.full((2, 20, 20), -5.0, np.float32)
+    coarse[0, 2:12, 2:12] = 6.0  # a large particle the coarse pass is sure of ...
+    coarse[0, 2, 2:12] = 0.5  # ... with an uncertain rim
+    native[0, 3:12, 2:12] = 4.0  # the native pass has the particle, with a hole of "texture"
+    native[0, 6:8, 6:8] = -3.0
+    native[0, 15:17, 15:17] = 4.0  # and a texture speck the coarse pass does not see
+    coarse[1, 5:9, 5:9] = 3.0
+    fg, core = combine_scales(native, coarse)
+    assert (fg[6:8, 6:8] > 0).all()  # hole filled
+    assert (fg[2, 2:12] < 0).all()  # rim: native boundary kept
+    assert (fg[15:17, 15:17] < 0).all()  # speck dropped
+    assert np.array_equal(core, coarse[1])

@@ -82,6 +82,21 @@ def test_shipped_model_segments_simulated_frames(
     assert scores.pixel.dice > min_dice, scores
 
 
+def test_large_particles_take_the_downscaled_pass_and_stay_accurate() -> None:
+    from nanolive.engines.postprocess import downscale_factor
+    from nanolive.sim import SimConfig, simulate_image
+
+    config = SimConfig(  # ~80 px across: twice the largest trained particles
+        pixel_size_nm=0.1, radius_median_nm=4.0, radius_sigma=0.2, radius_min_nm=1.0, n_particles=12
+    )
+    frame = simulate_image(config, 501)
+    engine = create_engine(EngineConfig(name="onnx", threads=1))
+    assert downscale_factor(frame.labels) == 2
+    scores = score_image(frame.labels, engine.segment(frame.image[None])[0])
+    # Measured: F1 0.88 / Dice 0.95 on four such frames, as without the downscaled pass.
+    assert scores.inst50.f1 > 0.75 and scores.pixel.dice > 0.85, scores
+
+
 def test_shipped_model_on_a_held_out_real_bright_field_image() -> None:
     root = default_data_root()
     if not (root / INSITU).is_dir():
