@@ -50,6 +50,10 @@ def test_chain_uses_the_default_engine_from_the_registry_at_each_dose(monkeypatc
         assert r.n_frames == TINY.n_frames and r.n_true > 0
         assert math.isfinite(r.detections_per_frame) and r.detections_per_frame >= 0
         assert r.mota <= 1.0 and 0.0 <= r.idf1 <= 1.0 and 0.0 <= r.hota <= 1.0
+        # The chain is also scored with the coasting positions of confirmed tracks added.
+        assert r.extra["mota_coasting"] <= 1.0 and 0.0 <= r.extra["idf1_coasting"] <= 1.0
+    text = markdown_report(rows, TINY, TrackerConfig(), "cmd")
+    assert "coasting through a missed detection" in text
 
 
 def test_truth_and_chain_share_the_video_at_the_scenario_dose():
