@@ -154,7 +154,7 @@ def render(state: DashboardState, endpoint: str, width: int = 100) -> list[str]:
     if f:
         lines.append(
             f"series {f.get('series')}  seq {f.get('seq')}  particles {f.get('count')}  "
-            f"active tracks {f.get('active_tracks')}"
+            f"tracked {f.get('tracked_count', '-')}  active tracks {f.get('active_tracks')}"
         )
         lines.append(f"particles/frame  {sparkline(state.counts, 60)}")
         hist = histogram_line(state.diameters)

@@ -122,14 +122,14 @@ def test_dashboard_renders_rates_drops_sizes_and_dispersion():
                             "policy": "block", "engine": "classical", "received": 100,
                             "processed": 97, "dropped": {"non_finite": 1}, "dropped_total": 1,
                             "in_flight": 2, "bad_messages": {"non_finite": 1}})  # fmt: skip
-    state.update("frame", {"series": "s", "seq": 99, "count": 42, "active_tracks": 40,
+    state.update("frame", {"series": "s", "seq": 99, "count": 42, "tracked_count": 41, "active_tracks": 40,
                            "latency_s": 0.031, "metrics": {"diameter_equivalent_mean_nm": 2.5,
                            "clark_evans_r": 1.2, "coverage_fraction": 0.1}})  # fmt: skip
     state.update("particles", {"columns": {"diameter_equivalent_nm": [1.0, 2.0, 2.5, 4.0]}})
     state.update("events", {"series": "s", "seq": 99, "events": [{"kind": "merge"}]})
     text = "\n".join(render(state, "tcp://x:5556"))
     for expected in ("engine classical", "fps in 9.5", "queue 2/64 (block)", "received 100",
-                     "non_finite 1", "particles 42", "active tracks 40", "latency  last 31 ms",
+                     "non_finite 1", "particles 42", "tracked 41", "active tracks 40", "latency  last 31 ms",
                      "diameter (nm)  1 ", "clark_evans_r 1.2", "merge 1"):  # fmt: skip
         assert expected in text, expected
 
