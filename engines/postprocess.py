@@ -85,10 +85,9 @@ def seeded_labels(fg: np.ndarray, seeds: np.ndarray, n_seeds: int, core: np.ndar
     inside = seeds > 0
     owner = np.zeros(n_comp + 1, dtype=np.int32)
     owner[comp[inside]] = seeds[inside]
-    seeds_per_comp = np.zeros(n_comp + 1, dtype=np.int64)
     seed_comp = np.zeros(n_seeds + 1, dtype=np.int64)
     seed_comp[seeds[inside]] = comp[inside]
-    np.add.at(seeds_per_comp, seed_comp[1:], 1)
+    seeds_per_comp = np.bincount(seed_comp[1:], minlength=n_comp + 1)
     seedless = np.flatnonzero(seeds_per_comp[1:] == 0) + 1
     owner[seedless] = n_seeds + 1 + np.arange(seedless.size, dtype=np.int32)
     owner[0] = 0

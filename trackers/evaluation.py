@@ -120,13 +120,10 @@ def track_video(
     detections: Sequence[Detections],
     config: TrackerConfig,
     use_images: bool,
-    with_coasting: bool = False,
-) -> tuple[list[Points], list[TrackEvent], float]:
-    """Run the tracker over a video; return predicted points per frame, events, ms per frame.
-
-    with_coasting: add, per frame, the predicted positions of confirmed tracks coasting through a
-    missed detection (`TrackUpdate.coasting_xy`), as a live display of the tracks would show them.
-    """
+) -> tuple[list[Points], list[Points], list[TrackEvent], float]:
+    """Run the tracker over a video; return per frame the predicted points (detections of tracks
+    confirmed at some point) and the coasting points (`TrackUpdate.coasting_xy`: predicted positions
+    of confirmed tracks that missed a detection), then the events and the ms per frame."""
     tracker = Tracker(config, frame_interval_s=float(frames[1].t_s - frames[0].t_s) or 1.0)
     ids_per_frame = []
     coasting: list[Points] = []
@@ -143,14 +140,18 @@ def track_video(
     confirmed = tracker.confirmed_track_ids()
     keep_ids = np.fromiter(confirmed, dtype=np.int64) if confirmed else np.zeros(0, np.int64)
     pred = []
-    for ids, det, coast in zip(ids_per_frame, detections, coasting, strict=True):
+    for ids, det in zip(ids_per_frame, detections, strict=True):
         keep = np.isin(ids, keep_ids)
-        xy = np.stack([det.x[keep], det.y[keep]], axis=1)
-        if with_coasting:
-            pred.append(Points(np.concatenate([ids[keep], coast.ids]), np.vstack([xy, coast.xy])))
-        else:
-            pred.append(Points(ids[keep], xy))
-    return pred, events, 1e3 * elapsed / max(1, len(frames))
+        pred.append(Points(ids[keep], np.stack([det.x[keep], det.y[keep]], axis=1)))
+    return pred, coasting, events, 1e3 * elapsed / max(1, len(frames))
+
+
+def with_coasting(pred: Sequence[Points], coasting: Sequence[Points]) -> list[Points]:
+    """Return per frame the predicted points plus the coasting points (as a live view shows them)."""
+    return [
+        Points(np.concatenate([p.ids, c.ids]), np.vstack([p.xy, c.xy]))
+        for p, c in zip(pred, coasting, strict=True)
+    ]
 
 
 def truth_points(frames: Sequence) -> list[Points]:  # noqa: ANN001 (SimFrame)
@@ -265,14 +266,14 @@ def evaluate(
                 source, dets = "truth", [detections_from_truth(fr.particles) for fr in frames]
             else:
                 source, dets = engine.name, engine_detections(frames, engine)
-            pred, events, ms = track_video(frames, dets, config, use_images)
+            pred, coasting, events, ms = track_video(frames, dets, config, use_images)
             n_det = float(np.mean([len(d) for d in dets]))
             scores = score_video(
                 seed, source, frames, pred, events, ms, match_distance_px, n_det, dose
             )
             if kind == "chain":
-                coast, _, _ = track_video(frames, dets, config, use_images, with_coasting=True)
-                scores = with_coasting_scores(scores, frames, coast, match_distance_px)
+                both = with_coasting(pred, coasting)
+                scores = with_coasting_scores(scores, frames, both, match_distance_px)
             logger.info(
                 "seed %d %s %g e/px: MOTA %.4f IDF1 %.4f",
                 seed,
