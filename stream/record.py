@@ -8,7 +8,7 @@ stream, the input file name for a file; ``frame`` is the seq / the 0-based frame
   morphology columns in px and, when calibrated, nm); x = column, y = row, px, origin at the centre of
   the top-left pixel.
 - frames.csv: ``source, frame, t_s, count, active_tracks`` then the frame metrics (list-valued
-  metrics such as histograms as numbers joined with ``;``).
+  metrics such as histograms as numbers joined with ``;``), then ``tracked_count``.
 - events.csv: ``source, kind, frame, t_s, parents, children, x, y, reason`` (ids joined with ``;``).
 - labels/<source>.tif (optional): int32 instance labels, one page per frame, values = ``label``.
 - raw/<source>.tif (optional): the frames as received.
@@ -181,6 +181,9 @@ def frame_row(result: FrameResult, source: str, frame: int) -> dict[str, object]
         "active_tracks": result.active_tracks,
     }
     row.update(result.metrics)
+    row["tracked_count"] = (
+        result.tracked_count
+    )  # added after the metrics: columns only grow at the end
     return row
 
 

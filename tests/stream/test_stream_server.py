@@ -240,6 +240,7 @@ def test_stop_drains_frames_in_flight_and_the_recording_has_them(running):
     assert len(frames) == n + 1
     header = frames[0].split(",")
     assert header[:5] == ["source", "frame", "t_s", "count", "active_tracks"]
+    assert header[-1] == "tracked_count"
     particles = (folder / "particles.csv").read_text().splitlines()
     assert particles[0].startswith("source,frame,t_s,track_id,label,x,y,area_px")
     assert len(particles) == n + 1  # one disk per frame
