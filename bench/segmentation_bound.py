@@ -3,8 +3,8 @@ is *given* the smooth support background and the best threshold (prints a markdo
 
 Run: ``.venv/bin/python -m nanolive.bench.segmentation_bound [--frames 4] [--doses 100 300 1000 inf]``.
 
-For each frame of the simulated hold-out kind (the default ``SimConfig``, HAADF and BF alternating,
-random and agglomerated arrangements, evaluation seeds) the simulator is run three times with one seed:
+For each frame of the engines' simulated hold-out (``engines.data.eval_sim_config`` and its seeds,
+without contaminants) the simulator is run three times with one seed:
 as is (noisy), noise-free (dose 1e9 rescaled) and noise-free without particle signal. The observer
 sees ``noisy - gaussian(support_only, 8 px)`` (sign flipped for bright-field), smoothed by a Gaussian
 of sigma 0, 0.7, 1 or 1.5 px, thresholded at a fraction of the particles' 99th-percentile signal; the
@@ -21,13 +21,12 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from nanolive.engines.data import eval_sim_config, eval_sim_seed
 from nanolive.sim import SimConfig, simulate_image
 from scipy import ndimage as ndi
 
 SMOOTHING_PX: tuple[float, ...] = (0.0, 0.7, 1.0, 1.5)
 THRESHOLDS: np.ndarray = np.linspace(0.02, 0.6, 30)
-#: Seeds of the engines' simulated hold-out (engines/data.py: EVAL_SEED_OFFSET).
-EVAL_SEED = 1_000_000
 NOISE_FREE_DOSE = 1e9
 
 
@@ -66,19 +65,6 @@ def best_dice(frames: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[float
     return best
 
 
-def hold_out_configs(dose: float, n_frames: int) -> list[SimConfig]:
-    """Return the configs of the simulated hold-out at ``dose`` (as engines/data.simulated_eval_set)."""
-    return [
-        SimConfig(
-            dose_e_per_px=dose,
-            mode=("haadf", "bf")[i % 2],
-            arrangement=("random", "agglomerated")[(i // 2) % 2],
-            contaminant_rate=0.0,
-        )
-        for i in range(n_frames)
-    ]
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=4, help="frames per dose")
@@ -93,8 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|")
     for text in args.doses:
         dose = float(text) if math.isfinite(float(text)) else NOISE_FREE_DOSE
-        configs = hold_out_configs(dose, args.frames)
-        frames = [observer_inputs(c, EVAL_SEED + i) for i, c in enumerate(configs)]
+        frames = [
+            observer_inputs(
+                replace(eval_sim_config(dose, i), contaminant_rate=0.0), eval_sim_seed(i)
+            )
+            for i in range(args.frames)
+        ]
         dice, sigma, t = best_dice(frames)
         print(f"| {text} | {dice:.3f} | {sigma:g} | {t:.2f} |", flush=True)
 

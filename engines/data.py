@@ -294,19 +294,32 @@ def simulated_training_set(
     return samples
 
 
+def eval_sim_config(dose_e_per_px: float, i: int) -> SimConfig:
+    """Return the config of frame ``i`` of the simulated hold-out: the default SimConfig at the dose,
+    alternating HAADF/BF and random/agglomerated arrangements."""
+    from nanolive.sim import SimConfig
+
+    return SimConfig(
+        dose_e_per_px=float(dose_e_per_px),
+        mode=("haadf", "bf")[i % 2],
+        arrangement=("random", "agglomerated")[(i // 2) % 2],
+    )
+
+
+def eval_sim_seed(i: int, seed: int = 0) -> int:
+    """Return the simulator seed of frame ``i`` of the hold-out (never drawn in training)."""
+    return EVAL_SEED_OFFSET + seed * 1000 + i
+
+
 def simulated_eval_set(dose_e_per_px: float, n_frames: int, seed: int = 0) -> list[Sample]:
-    """Return the simulated hold-out at one dose: 512x512 frames of the default SimConfig, alternating
-    HAADF/BF and random/agglomerated arrangements, with seeds reserved for evaluation."""
-    from nanolive.sim import SimConfig, simulate_image
+    """Return the simulated hold-out at one dose: 512x512 frames of :func:`eval_sim_config`, with
+    seeds reserved for evaluation (:func:`eval_sim_seed`)."""
+    from nanolive.sim import simulate_image
 
     out = []
     for i in range(n_frames):
-        config = SimConfig(
-            dose_e_per_px=float(dose_e_per_px),
-            mode=("haadf", "bf")[i % 2],
-            arrangement=("random", "agglomerated")[(i // 2) % 2],
-        )
-        frame = simulate_image(config, EVAL_SEED_OFFSET + seed * 1000 + i)
+        config = eval_sim_config(dose_e_per_px, i)
+        frame = simulate_image(config, eval_sim_seed(i, seed))
         name = f"sim-{config.mode}-{config.arrangement}-dose{dose_e_per_px:g}-{i}"
         out.append(Sample(name, "sim", frame.image, frame.labels.astype(np.int32)))
     return out

@@ -218,7 +218,7 @@ class FrameProcessor:
             active_tracks=int(update.active_tracks),
             received_s=frame.received_s,
             timings={"segment": segment_s, "measure": t1 - t0 + t3 - t2, "track": t2 - t1},
-            tracked_count=int(np.count_nonzero(update.confirmed)) + int(update.coasting_ids.size),
+            tracked_count=update.tracked_count,
         )
 
     def finish_series(self, series: str) -> list[TrackEvent]:

@@ -134,8 +134,8 @@ class TrackUpdate:
     coasting_ids, coasting_xy: confirmed tracks that were not detected in this frame but are still
     alive (missed at most `max_gap` frames in a row): their ids (int64 (M,)) and Kalman-predicted
     positions (float (M, 2), x = column, y = row, px, this frame's coordinates), only those inside the
-    field of view when it is known. A live count of particles = detections of confirmed tracks +
-    coasting tracks, so it does not flicker with a missed detection.
+    field of view when it is known; `tracked_count` adds them to the confirmed detections, a live count
+    that does not flicker with a missed detection.
     """
 
     frame: int
@@ -146,3 +146,8 @@ class TrackUpdate:
     drift_px: tuple[float, float] = field(default=(0.0, 0.0))
     coasting_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     coasting_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+    @property
+    def tracked_count(self) -> int:
+        """Particles the tracker holds in view: detections of confirmed tracks + coasting tracks."""
+        return int(np.count_nonzero(self.confirmed)) + int(self.coasting_ids.size)

@@ -87,6 +87,7 @@ def test_coasting_tracks_are_reported_with_predicted_positions():
     assert u.coasting_ids.tolist() == []  # predicted at x ~ 99.8 > 99 (last column): not shown
     u = tr.update(Detections.empty())
     (tid,) = u.coasting_ids.tolist()
+    assert u.tracked_count == 1  # nothing detected, one confirmed track coasting in view
     assert u.coasting_xy.shape == (1, 2)
     assert 54 <= u.coasting_xy[0, 0] <= 58 and abs(u.coasting_xy[0, 1] - 50) < 1
     u = tr.update(det([[58, 50]]))
