@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: see TrainConfig)")
+    p.add_argument(
+        "--data-workers",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1: draw batches in a worker process (the second core); 0: in the training process",
+    )
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", type=Path, default=None, help="start from this .pt (fine-tune)")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
@@ -104,6 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
         real_fraction=args.real_fraction,
         insitu_share=args.insitu_share,
         threads=args.threads,
+        data_workers=args.data_workers,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         spec=spec,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from nanolive.engines.augment import AugmentConfig
 from nanolive.engines.data import Sample
 from nanolive.engines.model import ModelSpec
-from nanolive.engines.train import Pools, TrainConfig, segmentation_loss, train
+from nanolive.engines.train import (
+    Pools,
+    TrainConfig,
+    segmentation_loss,
+    train,
+    training_batches,
+)
 
 
 def disc_frames(n: int, rng: np.random.Generator, size: int = 64) -> list[Sample]:
@@ -52,6 +60,19 @@ def test_seeded_training_repeats(tmp_path) -> None:
     assert (tmp_path / "m.pt").is_file() and (tmp_path / "m.json").is_file()
 
 
+def test_worker_process_draws_the_same_batches() -> None:
+    """data_workers=1 (a worker process) and 0 (in process) give the same seeded batch stream."""
+    pools = Pools.from_samples(disc_frames(3, np.random.default_rng(2)), [], [])
+    cfg = tiny_config(5)
+    in_process = list(training_batches(pools, replace(cfg, data_workers=0)))
+    worker = list(training_batches(pools, replace(cfg, data_workers=1)))
+    assert len(in_process) == len(worker) == 5
+    for (xa, ya), (xb, yb) in zip(in_process, worker, strict=True):
+        assert xa.shape == (4, 1, 32, 32) and ya.shape == (4, 2, 32, 32)
+        assert np.array_equal(xa.numpy(), xb.numpy()) and np.array_equal(ya.numpy(), yb.numpy())
+    assert not np.array_equal(in_process[0][0].numpy(), in_process[1][0].numpy())
+
+
 def test_loss_is_lower_for_right_answers() -> None:
     import torch
 
@@ -67,3 +88,5 @@ def test_config_validation() -> None:
         TrainConfig(patch_px=100)
     with pytest.raises(ValueError, match="real_fraction"):
         TrainConfig(real_fraction=1.5)
+    with pytest.raises(ValueError, match="data_workers"):
+        TrainConfig(data_workers=2)
