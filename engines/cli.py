@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sim-cache", type=Path, nargs="+", default=None, help="use these cached .npz of frames"
     )
+    p.add_argument(
+        "--sim-grain-share",
+        type=float,
+        default=0.0,
+        help="share of simulated frames with small particles on thick support grains (0-1)",
+    )
     p.add_argument("--cache-dir", type=Path, default=Path("/tmp/nanolive-cache"))
     p.add_argument("--data-root", type=Path, default=None, help="shared/data/authentic folder")
     p.add_argument("--base-channels", type=int, default=8)
@@ -124,7 +130,9 @@ def run_train(args: argparse.Namespace) -> int:
         sim = [
             s
             for seed in args.sim_seed
-            for s in simulated_training_set(args.sim_frames, seed, args.cache_dir)
+            for s in simulated_training_set(
+                args.sim_frames, seed, args.cache_dir, grain_share=args.sim_grain_share
+            )
         ]
     real = args.real_fraction > 0
     insitu = real_samples(root, INSITU, "train") if real else []
