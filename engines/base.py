@@ -33,6 +33,11 @@ class EngineConfig:
         shrunk by 2, 4 or 8 to the scale the network was trained for, and combine both passes
         (engines/postprocess.py: downscale_factor, combine_scales); frames of smaller particles cost
         nothing extra.
+    bin_factor: frames are averaged over bin_factor x bin_factor pixel blocks before segmentation and
+        the labels are enlarged back to the frame's size (1 = off). For oversampled or very noisy
+        frames whose particles are far wider than the ~5-40 px the network was trained for, where the
+        native pass breaks a particle into noise specks and ``auto_scale`` cannot see its size.
+        ``min_area_px`` counts binned pixels.
     """
 
     name: str = "onnx"
@@ -43,6 +48,7 @@ class EngineConfig:
     int8: bool = False
     max_batch: int = 8
     auto_scale: bool = True
+    bin_factor: int = 1
 
     def __post_init__(self) -> None:
         if self.contrast not in ("bright", "dark", "auto"):
@@ -53,6 +59,8 @@ class EngineConfig:
             raise ValueError(f"engine.min_area_px must be >= 1, not {self.min_area_px}")
         if self.max_batch < 1:
             raise ValueError(f"engine.max_batch must be >= 1, not {self.max_batch}")
+        if self.bin_factor < 1:
+            raise ValueError(f"engine.bin_factor must be >= 1, not {self.bin_factor}")
 
 
 @runtime_checkable

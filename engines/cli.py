@@ -76,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="never re-segment frames of large particles downscaled (EngineConfig.auto_scale)",
     )
+    e.add_argument(
+        "--bin",
+        type=int,
+        default=1,
+        dest="bin_factor",
+        help="average frames over N x N pixel blocks before segmenting (EngineConfig.bin_factor)",
+    )
     e.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default: all)")
     e.add_argument("--sim-frames", type=int, default=8, help="simulated frames per dose")
     e.add_argument("--data-root", type=Path, default=None)
@@ -210,6 +217,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             int8=args.int8 and name == "onnx",
             min_area_px=args.min_area_px,
             auto_scale=args.auto_scale,
+            bin_factor=args.bin_factor,
         )
         engines[name] = create_engine(cfg)
     results = []

@@ -30,6 +30,9 @@ INSITU = "insitu-bftem-masks"
 EMPS = "emps-instances"
 STEM_BOXES = "stem-catalyst-boxes"
 REAL_SETS: tuple[str, ...] = (INSITU, EMPS, STEM_BOXES)
+#: Liquid-cell TEM video with per-frame masks (shared/data/tracking/SAM-EM): evaluation only, never
+#: trained on.
+LPTEM = "lptem-samem"
 
 #: Doses (e/px) of the simulated hold-out: low, moderate, high.
 SIM_EVAL_DOSES: tuple[float, ...] = (20.0, 100.0, 300.0, 1000.0)
@@ -177,6 +180,23 @@ def load_stem_boxes(root: Path, ids: Sequence[str], downscale: int = 4) -> list[
                 name, STEM_BOXES, small.astype(np.float32), np.zeros(small.shape, np.int32), boxes
             )
         )
+    return out
+
+
+def load_lptem_video(root: Path) -> list[Sample]:
+    """Return the 50 frames (1024 x 1024, one particle ~70 px across in heavy noise) of the SAM-EM
+    liquid-cell TEM example with their ground-truth masks as labels; ``root`` is the
+    shared/data/authentic folder (the video lies in its sibling tracking/SAM-EM)."""
+    base = _check_dir(root.parent / "tracking" / "SAM-EM" / "data" / "example")
+    seq = "dataset_1_5nm_layer"
+    out = []
+    for path in sorted((base / "jpeg_images" / seq).glob("*.jpg")):
+        mask = np.asarray(_read_image(base / "annotations" / seq / f"{path.stem}.png"))
+        fg = mask[..., :3].any(axis=-1) if mask.ndim == 3 else mask > 0
+        labels, _ = ndi.label(fg)
+        out.append(Sample(path.stem, LPTEM, to_grey(_read_image(path)), labels.astype(np.int32)))
+    if not out:
+        raise FileNotFoundError(f"no frames in {base / 'jpeg_images' / seq}")
     return out
 
 

@@ -16,9 +16,11 @@ from .base import Engine
 from .data import (
     EMPS,
     INSITU,
+    LPTEM,
     SIM_EVAL_DOSES,
     STEM_BOXES,
     Sample,
+    load_lptem_video,
     real_samples,
     simulated_eval_set,
 )
@@ -38,6 +40,7 @@ SET_NAMES: tuple[str, ...] = (
     INSITU,
     EMPS,
     STEM_BOXES,
+    LPTEM,
 )
 
 
@@ -57,6 +60,8 @@ def load_set(name: str, root: Path, sim_frames: int = 8) -> list[Sample]:
         return simulated_eval_set(float(name.removeprefix("sim-dose")), sim_frames)
     if name in (INSITU, EMPS, STEM_BOXES):
         return real_samples(root, name, "test")
+    if name == LPTEM:
+        return load_lptem_video(root)
     raise ValueError(f"unknown evaluation set {name!r}; choose from {', '.join(SET_NAMES)}")
 
 

@@ -8,7 +8,17 @@ ENGINE_NAMES: tuple[str, ...] = ("classical", "onnx", "torch", "tensorrt")
 
 
 def create_engine(config: EngineConfig) -> Engine:
-    """Return the engine named by ``config.name``; heavy backends are imported only when chosen."""
+    """Return the engine named by ``config.name`` (heavy backends are imported only when chosen),
+    wrapped in :class:`~.binning.BinnedEngine` when ``config.bin_factor`` > 1."""
+    engine = _backend(config)
+    if config.bin_factor > 1:
+        from .binning import BinnedEngine
+
+        return BinnedEngine(engine, config.bin_factor)
+    return engine
+
+
+def _backend(config: EngineConfig) -> Engine:
     if config.name == "classical":
         from .classical import ClassicalEngine
 

@@ -50,3 +50,16 @@ def test_grain_particles_stand_out_from_their_grain(mode: str) -> None:
             assert np.mean(labels[vacuum] > 0) < 0.05
         checked += 1
     assert checked >= 3
+
+
+def test_lptem_video_loads_one_labelled_particle_per_frame() -> None:
+    from nanolive.engines.data import default_data_root, load_lptem_video
+
+    root = default_data_root()
+    if not (root.parent / "tracking" / "SAM-EM").is_dir():
+        pytest.skip("shared tracking data not present")
+    frames = load_lptem_video(root)
+    assert len(frames) == 50
+    for f in frames[::10]:
+        assert f.image.shape == f.labels.shape == (1024, 1024)
+        assert f.labels.max() == 1 and 3000 < np.count_nonzero(f.labels) < 4000
