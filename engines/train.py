@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -127,13 +128,13 @@ class _BatchStream(torch.utils.data.IterableDataset):
     def __init__(self, pools: Pools, cfg: TrainConfig) -> None:
         self.pools, self.cfg = pools, cfg
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rng = np.random.default_rng(self.cfg.seed)
         for _ in range(self.cfg.steps):
             yield sample_batch(self.pools, self.cfg, rng)
 
 
-def training_batches(pools: Pools, cfg: TrainConfig):
+def training_batches(pools: Pools, cfg: TrainConfig) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield the ``cfg.steps`` batches (inputs, targets) of a run, drawn in a worker process if
     ``cfg.data_workers`` is 1; the batches are the same either way (see :class:`TrainConfig`)."""
     stream = _BatchStream(pools, cfg)
