@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Engine
+from .postprocess import block_mean
 
 
 def binned_frames(batch: np.ndarray, factor: int) -> np.ndarray:
     """Return frames (B, H, W) averaged over factor x factor blocks, shape (B, ceil(H/f), ceil(W/f));
     a partial last block row/column is padded by repeating the edge pixels."""
-    b, h, w = batch.shape
-    ph, pw = -h % factor, -w % factor
-    x = np.pad(np.asarray(batch, np.float32), ((0, 0), (0, ph), (0, pw)), mode="edge")
-    return x.reshape(b, (h + ph) // factor, factor, (w + pw) // factor, factor).mean(axis=(2, 4))
+    h, w = batch.shape[1:]
+    padded = np.pad(batch, ((0, 0), (0, -h % factor), (0, -w % factor)), mode="edge")
+    return np.stack([block_mean(frame, factor) for frame in padded])
 
 
 def enlarged_labels(labels: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:

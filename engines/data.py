@@ -275,14 +275,13 @@ def random_sim_config(
 def grain_sim_config(rng: np.random.Generator, base: SimConfig) -> SimConfig:
     """Return ``base`` (its shape, contrast and dose kept) turned into small particles (radius
     ~1.8-6 px) on thick, lumpy support grains in vacuum, as supported catalysts (metal on alumina or
-    silica) look: the support covers 25-70 % of the field, its thickness varies several-fold
-    over 30-120 px (ln-thickness RMS 0.6-1.1 in HAADF, 0.4-0.8 in BF), and it scatters as much as
-    or more than the particles (support fraction 0.15-0.5 in HAADF, 0.03-0.1 in BF, where a thicker
-    grain turns black), so a particle is a small local excess on a bright (HAADF) or dark (BF) grain
-    and the grain itself is not a particle. The particle signal is set so that a
-    particle's centre adds 0.3-1.5x the mean support signal in HAADF (a few nm of Pd or Pt on tens of
-    nm of alumina or silica) and dims the transmitted beam by 18-53 % in BF, so every labelled
-    particle is visible."""
+    silica) look: the support covers 25-70 % of the field, its thickness varies several-fold over
+    30-120 px (ln-thickness RMS 0.6-1.1 in HAADF, 0.4-0.8 in BF), and it scatters as much as or more
+    than the particles (support fraction 0.15-0.5 in HAADF, 0.03-0.1 in BF, where a thicker grain
+    turns black), so a particle is a small local excess on a bright (HAADF) or dark (BF) grain and
+    the grain itself is not a particle. A particle's centre adds 0.3-1.5x the mean support signal in
+    HAADF (a few nm of Pd or Pt on tens of nm of alumina or silica) and dims the transmitted beam by
+    18-53 % in BF, so every labelled particle is visible."""
     px = float(math.exp(rng.uniform(math.log(0.12), math.log(0.6))))
     radius_px = float(math.exp(rng.uniform(math.log(1.8), math.log(6.0))))
     coverage = float(rng.uniform(0.25, 0.7))
