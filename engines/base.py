@@ -33,10 +33,16 @@ class EngineConfig:
         shrunk by 2, 4 or 8 to the scale the network was trained for, and combine both passes
         (engines/postprocess.py: downscale_factor, combine_scales); frames of smaller particles cost
         nothing extra.
+    coarse_rescue: neural engines whose native pass is unsure of a frame (under 30 % of its
+        foreground sure: the specks that pixel noise makes of large or blurred particles) segment it
+        shrunk by 2, 4 and 8 and keep the most confident pass when it is clearly more confident and
+        its particles are plausible (engines/postprocess.py: rescue_factor); confident frames cost
+        nothing extra. Chosen on the training splits and simulated oversampled noisy frames.
     bin_factor: frames are averaged over bin_factor x bin_factor pixel blocks before segmentation and
         the labels are enlarged back to the frame's size (1 = off). For oversampled or very noisy
         frames whose particles are far wider than the ~5-40 px the network was trained for, where the
-        native pass breaks a particle into noise specks and ``auto_scale`` cannot see its size.
+        native pass breaks a particle into noise specks and neither ``auto_scale`` nor
+        ``coarse_rescue`` finds the scale.
         ``min_area_px`` counts binned pixels.
     """
 
@@ -48,6 +54,7 @@ class EngineConfig:
     int8: bool = False
     max_batch: int = 8
     auto_scale: bool = True
+    coarse_rescue: bool = True
     bin_factor: int = 1
 
     def __post_init__(self) -> None:

@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="never re-segment frames of large particles downscaled (EngineConfig.auto_scale)",
     )
     e.add_argument(
+        "--no-coarse-rescue",
+        dest="coarse_rescue",
+        action="store_false",
+        help="never replace an unsure native pass by a downscaled one (EngineConfig.coarse_rescue)",
+    )
+    e.add_argument(
         "--bin",
         type=int,
         default=1,
@@ -217,6 +223,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             int8=args.int8 and name == "onnx",
             min_area_px=args.min_area_px,
             auto_scale=args.auto_scale,
+            coarse_rescue=args.coarse_rescue,
             bin_factor=args.bin_factor,
         )
         engines[name] = create_engine(cfg)

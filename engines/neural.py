@@ -19,8 +19,11 @@ from .postprocess import (
     combine_scales,
     downscale_factor,
     instances_from_logits,
+    native_is_unsure,
     normalise_batch,
     pad_to_multiple,
+    rescue_factor,
+    rescue_factors,
     upsample_logits,
 )
 
@@ -87,20 +90,43 @@ class NeuralSegmenter:
     def segment(self, batch: np.ndarray) -> np.ndarray:
         """Return int32 instance labels (B, H, W) of frames (B, H, W).
 
-        With ``config.auto_scale``, a frame whose particles are larger than the network was trained
-        for (see :func:`downscale_factor`) is segmented a second time, shrunk by 2, 4 or 8, and both
-        passes are combined (:func:`combine_scales`).
+        With ``config.coarse_rescue``, a frame whose native pass is unsure of its foreground (noise
+        specks, :func:`native_is_unsure`) is segmented shrunk by 2, 4 and 8, and the most confident
+        of those passes replaces it where it is clearly more confident (:func:`rescue_factor`).
+        Otherwise, with ``config.auto_scale``, a frame whose particles are larger than the network
+        was trained for (see :func:`downscale_factor`) is segmented a second time, shrunk by 2, 4 or
+        8, and both passes are combined (:func:`combine_scales`).
         """
         frames = as_batch(batch)
         logits = self.logits(frames)
         out = np.empty((logits.shape[0], *logits.shape[2:]), dtype=np.int32)
         for i, lg in enumerate(logits):
-            labels = instances_from_logits(lg, self.config.min_area_px)
-            factor = downscale_factor(labels) if self.config.auto_scale else 1
-            if factor > 1:
-                labels = self.rescaled_labels(frames[i], lg, factor)
-            out[i] = labels
+            out[i] = self.frame_labels(frames[i], lg)
         return out
+
+    def frame_labels(self, frame: np.ndarray, native: np.ndarray) -> np.ndarray:
+        """Return int32 labels of one frame (H, W) from its native logits (2, H, W)."""
+        if self.config.coarse_rescue and native_is_unsure(native[0]):
+            rescued = self.rescued_labels(frame, native)
+            if rescued is not None:
+                return rescued
+        labels = instances_from_logits(native, self.config.min_area_px)
+        factor = downscale_factor(labels) if self.config.auto_scale else 1
+        if factor > 1:
+            return self.rescaled_labels(frame, native, factor)
+        return labels
+
+    def rescued_labels(self, frame: np.ndarray, native: np.ndarray) -> np.ndarray | None:
+        """Return labels from the most confident coarse pass of a frame whose native pass is unsure,
+        or None when no coarse pass is clearly better (see :func:`rescue_factor`)."""
+        coarse = {
+            f: self.logits(block_mean(frame, f)[None])[0] for f in rescue_factors(frame.shape)
+        }
+        factor = rescue_factor(native[0], {f: lg[0] for f, lg in coarse.items()})
+        if factor == 1:
+            return None
+        full = upsample_logits(coarse[factor], factor, frame.shape)
+        return instances_from_logits(full, self.config.min_area_px * factor * factor)
 
     def rescaled_labels(self, frame: np.ndarray, native: np.ndarray, factor: int) -> np.ndarray:
         """Return labels of one frame from its native logits and a pass shrunk ``factor`` times."""

@@ -167,6 +167,66 @@ def downscale_factor(labels: np.ndarray) -> int:
     return int(min(MAX_DOWNSCALE, 2 ** round(np.log2(d / SCALE_TARGET_PX))))
 
 
+#: Coarse rescue (EngineConfig.coarse_rescue): a foreground pixel is "sure" above this logit.
+SURE_LOGIT = 3.0
+#: The native pass is unsure of a frame when fewer than this fraction of its foreground pixels are sure.
+UNSURE_NATIVE = 0.3
+#: A coarser pass replaces an unsure native pass only when at least this fraction of its foreground
+#: is sure, and at least RESCUE_GAIN more than the native pass's.
+RESCUE_MIN_SURE = 0.4
+RESCUE_GAIN = 0.2
+#: ... and only if the native pass marked at least this fraction of the frame as foreground (noise
+#: specks), or the coarse pass at most RESCUE_MAX_COARSE_FG (compact particles, not a whole-frame
+#: support or vacuum region that a native pass of an empty frame rightly ignores).
+RESCUE_MIN_NATIVE_FG = 0.02
+RESCUE_MAX_COARSE_FG = 0.2
+#: Downscale factors tried by the rescue, and the smallest side (px) a shrunk frame may have.
+RESCUE_FACTORS: tuple[int, ...] = (2, 4, 8)
+RESCUE_MIN_SIDE_PX = 32
+
+
+def sure_fraction(fg_logit: np.ndarray) -> float:
+    """Return the fraction of foreground pixels (logit > 0) whose logit exceeds :data:`SURE_LOGIT`
+    (0.0 for a frame without foreground): how confident a pass is of what it calls particles."""
+    fg = fg_logit > 0
+    n = int(np.count_nonzero(fg))
+    return float(np.count_nonzero(fg_logit > SURE_LOGIT)) / n if n else 0.0
+
+
+def native_is_unsure(native_fg_logit: np.ndarray) -> bool:
+    """Return True when the native pass's foreground is mostly unsure (noise specks, not particles)."""
+    return sure_fraction(native_fg_logit) < UNSURE_NATIVE
+
+
+def rescue_factor(native_fg_logit: np.ndarray, coarse_fg_logits: dict[int, np.ndarray]) -> int:
+    """Return the downscale factor whose pass should replace an unsure native pass (1 = keep native).
+
+    ``coarse_fg_logits`` maps each factor to the foreground logits of the frame shrunk by it. The
+    most confident coarse pass (:func:`sure_fraction`) wins if it is sure enough
+    (:data:`RESCUE_MIN_SURE`, :data:`RESCUE_GAIN` over native) and plausible: either the native pass
+    saw noise specks (foreground >= :data:`RESCUE_MIN_NATIVE_FG` of the frame) or the coarse
+    particles are compact (foreground <= :data:`RESCUE_MAX_COARSE_FG`). For frames of large or
+    blurred particles drowned in pixel noise (oversampled in-situ video, low-dose TEM), whose native
+    pass breaks each particle into specks.
+    """
+    native_sure = sure_fraction(native_fg_logit)
+    native_fg = float(np.mean(native_fg_logit > 0))
+    best_sure, best = max(native_sure + RESCUE_GAIN, RESCUE_MIN_SURE), 1
+    for factor in sorted(coarse_fg_logits):
+        logit = coarse_fg_logits[factor]
+        compact = float(np.mean(logit > 0)) <= RESCUE_MAX_COARSE_FG
+        sure = sure_fraction(logit)
+        if (native_fg >= RESCUE_MIN_NATIVE_FG or compact) and sure > best_sure:
+            best_sure, best = sure, factor
+    return best
+
+
+def rescue_factors(shape: tuple[int, int]) -> tuple[int, ...]:
+    """Return the factors of :data:`RESCUE_FACTORS` that leave a frame of ``shape`` at least
+    :data:`RESCUE_MIN_SIDE_PX` on its smaller side."""
+    return tuple(f for f in RESCUE_FACTORS if min(shape) // f >= RESCUE_MIN_SIDE_PX)
+
+
 def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     """Return the image averaged over factor x factor blocks (trailing rows/columns dropped)."""
     h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor

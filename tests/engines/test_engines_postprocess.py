@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from nanolive.engines.postprocess import (
     instances_from_logits,
+    native_is_unsure,
     normalise_frame,
     pad_to_multiple,
+    rescue_factor,
+    rescue_factors,
+    sure_fraction,
 )
 from nanolive.engines.targets import core_map, separation_pixels, targets_from_labels
 
@@ -166,3 +170,50 @@ def test_combined_scales_fill_large_particles_and_drop_specks() -> None:
     assert (fg[2, 2:12] < 0).all()  # rim: native boundary kept
     assert (fg[15:17, 15:17] < 0).all()  # speck dropped
     assert np.array_equal(core, coarse[1])
+
+
+def test_sure_fraction_counts_confident_foreground() -> None:
+    logit = np.full((10, 10), -5.0, np.float32)
+    assert sure_fraction(logit) == 0.0  # no foreground at all
+    logit[:2] = 4.0  # 20 sure pixels
+    logit[2:4] = 1.0  # 20 unsure foreground pixels
+    assert sure_fraction(logit) == pytest.approx(0.5)
+    assert not native_is_unsure(logit)
+    logit[4:8] = 0.5
+    assert native_is_unsure(logit)  # 20 of 80 foreground pixels sure
+
+
+def speckled_native(shape: tuple[int, int] = (256, 256), fraction: float = 0.05) -> np.ndarray:
+    """Return native foreground logits of noise specks: a fraction of pixels at logit 1."""
+    rng = np.random.default_rng(0)
+    return np.where(rng.random(shape) < fraction, 1.0, -4.0).astype(np.float32)
+
+
+def confident_blob(shape: tuple[int, int], radius: float) -> np.ndarray:
+    """Return foreground logits of one disc, logit 6 inside and -6 outside."""
+    yy, xx = np.indices(shape)
+    inside = (yy - shape[0] / 2) ** 2 + (xx - shape[1] / 2) ** 2 < radius**2
+    return np.where(inside, 6.0, -6.0).astype(np.float32)
+
+
+def test_rescue_picks_the_confident_coarse_pass_of_a_speckled_frame() -> None:
+    native = speckled_native()
+    coarse = {2: speckled_native((128, 128)), 4: confident_blob((64, 64), 10.0)}
+    assert rescue_factor(native, coarse) == 4
+    # a coarse pass only a little surer than the native one is not enough
+    weak = {4: np.where(confident_blob((64, 64), 10.0) > 0, 1.0, -6.0).astype(np.float32)}
+    assert rescue_factor(native, weak) == 1
+
+
+def test_rescue_ignores_a_whole_frame_blob_when_native_saw_nothing() -> None:
+    """An empty frame: the native pass sees nothing; a coarse pass calling most of the frame one
+    sure particle (a support or vacuum region) must not replace it, a compact one may."""
+    native = np.full((256, 256), -6.0, np.float32)
+    assert rescue_factor(native, {8: confident_blob((32, 32), 14.0)}) == 1
+    assert rescue_factor(native, {4: confident_blob((64, 64), 8.0)}) == 4
+
+
+def test_rescue_factors_keep_the_shrunk_frame_large_enough() -> None:
+    assert rescue_factors((512, 512)) == (2, 4, 8)
+    assert rescue_factors((200, 300)) == (2, 4)
+    assert rescue_factors((40, 40)) == ()
