@@ -59,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="1: draw batches in a worker process (the second core); 0: in the training process",
     )
+    p.add_argument(
+        "--small-weight",
+        type=float,
+        default=0.0,
+        help="extra loss weight on instances < 12 px across and a 2 px ring around them",
+    )
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", type=Path, default=None, help="start from this .pt (fine-tune)")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
@@ -131,6 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
         insitu_share=args.insitu_share,
         threads=args.threads,
         data_workers=args.data_workers,
+        small_weight=args.small_weight,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         spec=spec,

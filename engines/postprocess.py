@@ -236,16 +236,31 @@ def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     return blocks.mean(axis=(1, 3))
 
 
+def linear_taps(n_in: int, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (i0, i1, w) of linear interpolation from ``n_in`` coarse pixels to ``n_in * factor``
+    fine ones, pixel centres aligned (fine centre x maps to coarse (x + 0.5) / factor - 0.5, clamped
+    at the edges): fine = coarse[i0] * (1 - w) + coarse[i1] * w."""
+    x = np.clip((np.arange(n_in * factor) + 0.5) / factor - 0.5, 0.0, n_in - 1)
+    i0 = np.floor(x).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (x - i0).astype(np.float32)
+
+
 def upsample_logits(logits: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
     """Return (C, H, W) logits bilinearly upsampled from a block_mean'ed frame's (C, h, w) logits.
 
     Pixel areas stay aligned (a coarse pixel covers factor x factor full pixels); rows/columns that
-    block_mean dropped repeat the edge.
+    block_mean dropped repeat the edge. Separable, equal to ``scipy.ndimage.zoom(logits, (1, f, f),
+    order=1, mode="nearest", grid_mode=True)`` at a fraction of its cost.
     """
-    up = ndi.zoom(logits, (1, factor, factor), order=1, mode="nearest", grid_mode=True)
-    h, w = shape
-    up = up[:, :h, :w]
-    return np.pad(up, ((0, 0), (0, h - up.shape[1]), (0, w - up.shape[2])), mode="edge")
+    arr = np.asarray(logits, dtype=np.float32)
+    i0, i1, w = linear_taps(arr.shape[1], factor)
+    rows = arr[:, i0] * (1 - w)[:, None] + arr[:, i1] * w[:, None]
+    i0, i1, w = linear_taps(arr.shape[2], factor)
+    up = rows[:, :, i0] * (1 - w) + rows[:, :, i1] * w
+    h, w_out = shape
+    up = up[:, :h, :w_out]
+    return np.pad(up, ((0, 0), (0, h - up.shape[1]), (0, w_out - up.shape[2])), mode="edge")
 
 
 def combine_scales(native: np.ndarray, coarse: np.ndarray) -> np.ndarray:

@@ -45,3 +45,30 @@ def core_map(
 def targets_from_labels(labels: np.ndarray) -> np.ndarray:
     """Return float32 targets (2, H, W): foreground and core (0/1) of instance labels (H, W)."""
     return np.stack([labels > 0, core_map(labels)]).astype(np.float32)
+
+
+#: Instances narrower than this (equivalent diameter, px) count as small for the loss weight.
+SMALL_DIAMETER_PX = 12.0
+#: The weighted region reaches this far (px) outside a small instance, so its border is weighted on
+#: both sides and the weight does not bias masks to grow.
+SMALL_RING_PX = 2
+
+
+def small_instance_region(
+    labels: np.ndarray, max_diameter_px: float = SMALL_DIAMETER_PX, ring_px: int = SMALL_RING_PX
+) -> np.ndarray:
+    """Return a bool map (H, W) of the instances with equivalent diameter < ``max_diameter_px`` and
+    the pixels within ``ring_px`` (px, square neighbourhood) around them."""
+    areas = np.bincount(labels.ravel())
+    small = np.sqrt(4.0 * areas / np.pi) < max_diameter_px
+    small[0] = False
+    region = small[labels]
+    if ring_px > 0 and region.any():
+        region = ndi.binary_dilation(region, np.ones((3, 3), bool), iterations=ring_px)
+    return region
+
+
+def loss_weight_map(labels: np.ndarray, small_weight: float) -> np.ndarray:
+    """Return the float32 per-pixel loss weight (H, W): 1 + ``small_weight`` on
+    :func:`small_instance_region`, 1 elsewhere."""
+    return (1.0 + small_weight * small_instance_region(labels)).astype(np.float32)

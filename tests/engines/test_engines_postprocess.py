@@ -154,6 +154,17 @@ def test_block_mean_and_upsampling_keep_pixel_areas_aligned() -> None:
     assert (up[0, :4, :4] > 2).all() and (up[0, 6:, 6:] < 2).all()
 
 
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_upsampling_equals_the_scipy_bilinear_zoom(factor: int) -> None:
+    from nanolive.engines.postprocess import upsample_logits
+    from scipy import ndimage as ndi
+
+    logits = np.random.default_rng(factor).normal(0, 3, (2, 7, 5)).astype(np.float32)
+    reference = ndi.zoom(logits, (1, factor, factor), order=1, mode="nearest", grid_mode=True)
+    up = upsample_logits(logits, factor, reference.shape[1:])
+    np.testing.assert_allclose(up, reference, atol=1e-5)
+
+
 def test_combined_scales_fill_large_particles_and_drop_specks() -> None:
     from nanolive.engines.postprocess import combine_scales
 

@@ -90,3 +90,50 @@ def test_config_validation() -> None:
         TrainConfig(real_fraction=1.5)
     with pytest.raises(ValueError, match="data_workers"):
         TrainConfig(data_workers=2)
+
+
+def test_small_instance_region_covers_small_particles_and_a_ring() -> None:
+    from nanolive.engines.targets import loss_weight_map, small_instance_region
+
+    yy, xx = np.mgrid[:64, :64]
+    labels = np.zeros((64, 64), np.int32)
+    labels[(yy - 15) ** 2 + (xx - 15) ** 2 <= 3**2] = 1  # ~6 px across: small
+    labels[(yy - 40) ** 2 + (xx - 40) ** 2 <= 10**2] = 2  # ~20 px across: not small
+    region = small_instance_region(labels, max_diameter_px=12.0, ring_px=2)
+    assert region[labels == 1].all() and not region[labels == 2].any()
+    assert region[15, 15 + 3 + 2] and not region[15, 15 + 3 + 4]  # the 2 px ring, no further
+    weight = loss_weight_map(labels, 3.0)
+    assert weight[15, 15] == 4.0 and weight[40, 40] == 1.0 and weight.dtype == np.float32
+
+
+def test_weighted_loss_scales_with_the_errors_under_the_weight() -> None:
+    import torch
+
+    target = torch.zeros(1, 2, 8, 8)
+    target[:, :, 2:6, 2:6] = 1
+    logits = (target * 2 - 1) * 2
+    logits[:, :, 2:4, 2:4] = -3.0  # wrong on one corner of the particle
+    ones = torch.ones(1, 1, 8, 8)
+    plain = segmentation_loss(logits, target)
+    assert float(segmentation_loss(logits, torch.cat([target, ones], 1))) == pytest.approx(
+        float(plain), rel=1e-6
+    )
+    on_error = ones.clone()
+    on_error[:, :, 2:4, 2:4] = 4.0
+    elsewhere = ones.clone()
+    elsewhere[:, :, 6:, 6:] = 4.0
+    weighted_error = float(segmentation_loss(logits, torch.cat([target, on_error], 1)))
+    weighted_right = float(segmentation_loss(logits, torch.cat([target, elsewhere], 1)))
+    assert weighted_error > float(plain) > weighted_right
+
+
+def test_small_weight_adds_a_weight_channel_to_the_targets() -> None:
+    pools = Pools.from_samples(disc_frames(4, np.random.default_rng(0)), [], [])
+    cfg = replace(tiny_config(1), small_weight=3.0)
+    _, y = next(iter(training_batches(pools, replace(cfg, data_workers=0))))
+    assert y.shape[1] == 3
+    weight = y[:, 2]
+    assert float(weight.min()) == 1.0 and float(weight.max()) == 4.0
+    assert bool((weight[y[:, 0] > 0] > 1).any())  # small discs are weighted
+    with pytest.raises(ValueError, match="small_weight"):
+        TrainConfig(small_weight=-1.0)
