@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.0,
         help="extra loss weight on instances < 12 px across and a 2 px ring around them",
     )
+    p.add_argument(
+        "--small-weight-sim-only",
+        dest="small_weight_real",
+        action="store_false",
+        help="apply --small-weight to simulated patches only",
+    )
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", type=Path, default=None, help="start from this .pt (fine-tune)")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
@@ -138,6 +144,7 @@ def run_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         data_workers=args.data_workers,
         small_weight=args.small_weight,
+        small_weight_real=args.small_weight_real,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         spec=spec,

@@ -42,6 +42,8 @@ class TrainConfig:
     small_weight: extra loss weight on small instances (equivalent diameter < 12 px) and a 2 px ring
         around them (engines/targets.py: loss_weight_map); 0 = every pixel weighs the same. The
         binary cross-entropy of both channels is weighted; the soft Dice is not.
+    small_weight_real: apply ``small_weight`` to real patches too (False: simulated patches only; real
+        patches then weigh every pixel the same).
     data_workers: 0 draws and augments each batch in the training process; 1 (default) does it in one
         worker process that keeps a few batches ready, so drawing (~75 ms per batch of 8) overlaps
         the optimiser step (~155 ms) on the second core. Both give the same batches in the same order
@@ -59,6 +61,7 @@ class TrainConfig:
     checkpoint_every: int = 250
     core_weight: float = 1.0
     small_weight: float = 0.0
+    small_weight_real: bool = True
     data_workers: int = 1
     spec: ModelSpec = field(default_factory=ModelSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -127,7 +130,8 @@ def sample_batch(
         xs.append(x[None])
         y = targets_from_labels(lab)
         if cfg.small_weight > 0:
-            y = np.concatenate([y, loss_weight_map(lab, cfg.small_weight)[None]])
+            weight = cfg.small_weight if origin == "sim" or cfg.small_weight_real else 0.0
+            y = np.concatenate([y, loss_weight_map(lab, weight)[None]])
         ys.append(y)
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
