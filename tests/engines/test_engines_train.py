@@ -137,3 +137,13 @@ def test_small_weight_adds_a_weight_channel_to_the_targets() -> None:
     assert bool((weight[y[:, 0] > 0] > 1).any())  # small discs are weighted
     with pytest.raises(ValueError, match="small_weight"):
         TrainConfig(small_weight=-1.0)
+
+
+def test_small_weight_can_spare_the_real_patches() -> None:
+    frames = disc_frames(4, np.random.default_rng(0))
+    real_only = Pools.from_samples([], frames, [])
+    cfg = replace(tiny_config(1), small_weight=3.0, data_workers=0, real_fraction=1.0)
+    _, y = next(iter(training_batches(real_only, replace(cfg, small_weight_real=False))))
+    assert y.shape[1] == 3 and float(y[:, 2].max()) == 1.0
+    _, y = next(iter(training_batches(real_only, cfg)))
+    assert float(y[:, 2].max()) == 4.0
