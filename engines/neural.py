@@ -119,19 +119,20 @@ class NeuralSegmenter:
     def rescued_labels(self, frame: np.ndarray, native: np.ndarray) -> np.ndarray | None:
         """Return labels from the most confident coarse pass of a frame whose native pass is unsure,
         or None when no coarse pass is clearly better (see :func:`rescue_factor`)."""
-        coarse = {
-            f: self.logits(block_mean(frame, f)[None])[0] for f in rescue_factors(frame.shape)
-        }
+        coarse = {f: self.shrunk_logits(frame, f) for f in rescue_factors(frame.shape)}
         factor = rescue_factor(native[0], {f: lg[0] for f, lg in coarse.items()})
         if factor == 1:
             return None
         full = upsample_logits(coarse[factor], factor, frame.shape)
         return instances_from_logits(full, self.config.min_area_px * factor * factor)
 
+    def shrunk_logits(self, frame: np.ndarray, factor: int) -> np.ndarray:
+        """Return logits (2, H // factor, W // factor) of one frame block-averaged ``factor`` times."""
+        return self.logits(block_mean(frame, factor)[None])[0]
+
     def rescaled_labels(self, frame: np.ndarray, native: np.ndarray, factor: int) -> np.ndarray:
         """Return labels of one frame from its native logits and a pass shrunk ``factor`` times."""
-        coarse = self.logits(block_mean(frame, factor)[None])[0]
-        full = upsample_logits(coarse, factor, frame.shape)
+        full = upsample_logits(self.shrunk_logits(frame, factor), factor, frame.shape)
         return instances_from_logits(
             combine_scales(native, full), self.config.min_area_px * factor * factor
         )

@@ -71,4 +71,6 @@ def small_instance_region(
 def loss_weight_map(labels: np.ndarray, small_weight: float) -> np.ndarray:
     """Return the float32 per-pixel loss weight (H, W): 1 + ``small_weight`` on
     :func:`small_instance_region`, 1 elsewhere."""
+    if small_weight == 0:
+        return np.ones(labels.shape, np.float32)
     return (1.0 + small_weight * small_instance_region(labels)).astype(np.float32)
