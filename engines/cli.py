@@ -101,6 +101,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="bin_factor",
         help="average frames over N x N pixel blocks before segmenting (EngineConfig.bin_factor)",
     )
+    e.add_argument(
+        "--min-relative-diameter",
+        type=float,
+        default=0.2,
+        help="neural engines: drop instances narrower than this fraction of the frame's "
+        "area-weighted median diameter (EngineConfig.min_relative_diameter; 0 = off)",
+    )
     e.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default: all)")
     e.add_argument("--sim-frames", type=int, default=8, help="simulated frames per dose")
     e.add_argument("--data-root", type=Path, default=None)
@@ -239,6 +246,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             auto_scale=args.auto_scale,
             coarse_rescue=args.coarse_rescue,
             bin_factor=args.bin_factor,
+            min_relative_diameter=args.min_relative_diameter,
         )
         engines[name] = create_engine(cfg)
     results = []

@@ -18,6 +18,7 @@ from .postprocess import (
     block_mean,
     combine_scales,
     downscale_factor,
+    drop_relative_specks,
     instances_from_logits,
     native_is_unsure,
     normalise_batch,
@@ -105,7 +106,15 @@ class NeuralSegmenter:
         return out
 
     def frame_labels(self, frame: np.ndarray, native: np.ndarray) -> np.ndarray:
-        """Return int32 labels of one frame (H, W) from its native logits (2, H, W)."""
+        """Return int32 labels of one frame (H, W) from its native logits (2, H, W), without the
+        specks far narrower than the frame's typical particle (``config.min_relative_diameter``)."""
+        return drop_relative_specks(
+            self.pass_labels(frame, native), self.config.min_relative_diameter
+        )
+
+    def pass_labels(self, frame: np.ndarray, native: np.ndarray) -> np.ndarray:
+        """Return int32 labels of one frame from the pass that suits it: coarse rescue, native, or
+        native combined with a downscaled pass (auto-scale)."""
         if self.config.coarse_rescue and native_is_unsure(native[0]):
             rescued = self.rescued_labels(frame, native)
             if rescued is not None:

@@ -228,3 +228,30 @@ def test_rescue_factors_keep_the_shrunk_frame_large_enough() -> None:
     assert rescue_factors((512, 512)) == (2, 4, 8)
     assert rescue_factors((200, 300)) == (2, 4)
     assert rescue_factors((40, 40)) == ()
+
+
+def test_relative_specks_are_dropped_beside_large_particles_only() -> None:
+    from nanolive.engines.postprocess import drop_relative_specks
+
+    big = discs((256, 256), [(60, 60), (60, 180), (180, 120)], 25)  # 50 px across
+    specks = discs((256, 256), [(20, 240), (240, 20), (240, 240)], 3)  # 6 px: < 0.2 * 50
+    mid = discs((256, 256), [(200, 200)], 8)  # 16 px: kept
+    frame = np.where(big > 0, big, np.where(specks > 0, specks + 10, np.where(mid > 0, 20, 0)))
+    out = drop_relative_specks(frame, 0.2)
+    assert out.max() == 4  # three large + the mid-sized one, renumbered 1..4
+    assert np.array_equal(out > 0, (big > 0) | (mid > 0))
+    assert np.array_equal(drop_relative_specks(frame, 0.0), frame)  # 0 = off
+    # Particles of one size range (the simulator's 4-20 px): the same discs without the big ones
+    # keep every instance, so small particles on frames of small particles are never dropped.
+    small_only = np.where(specks > 0, specks, np.where(mid > 0, 20, 0))
+    assert drop_relative_specks(small_only, 0.2).max() == 4
+    assert drop_relative_specks(np.zeros((8, 8), np.int32), 0.2).max() == 0
+
+
+def test_min_relative_diameter_is_validated() -> None:
+    from nanolive.engines.base import EngineConfig
+
+    with pytest.raises(ValueError, match="min_relative_diameter"):
+        EngineConfig(min_relative_diameter=1.0)
+    with pytest.raises(ValueError, match="min_relative_diameter"):
+        EngineConfig(min_relative_diameter=-0.1)
