@@ -47,14 +47,19 @@ def pad_to_multiple(batch: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple
     return padded, (h, w)
 
 
-def relabel_without_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:
-    """Return labels renumbered 1..N after removing instances smaller than ``min_area_px`` (px)."""
-    areas = np.bincount(labels.ravel())
-    keep = areas >= min_area_px
+def relabel_kept(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Return int32 labels renumbered 1..N keeping the label values where ``keep`` (indexed by
+    label value; entry 0 is ignored) is True; the others become background."""
+    keep = keep.copy()
     keep[0] = False
-    lut = np.zeros(areas.size, dtype=np.int32)
+    lut = np.zeros(keep.size, dtype=np.int32)
     lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
     return lut[labels]
+
+
+def relabel_without_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:
+    """Return labels renumbered 1..N after removing instances smaller than ``min_area_px`` (px)."""
+    return relabel_kept(labels, np.bincount(labels.ravel()) >= min_area_px)
 
 
 #: An instance is kept only if its foreground logit somewhere exceeds this (sigmoid 0.88): removes the
@@ -169,11 +174,7 @@ def drop_relative_specks(labels: np.ndarray, min_relative_diameter: float) -> np
     areas = np.bincount(labels.ravel()).astype(np.float64)
     diameters = np.sqrt(4.0 * areas / np.pi)
     limit = min_relative_diameter * area_weighted_median_diameter(labels)
-    keep = diameters >= limit
-    keep[0] = False
-    lut = np.zeros(areas.size, dtype=np.int32)
-    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[labels]
+    return relabel_kept(labels, diameters >= limit)
 
 
 def downscale_factor(labels: np.ndarray) -> int:
