@@ -150,7 +150,12 @@ def area_weighted_median_diameter(labels: np.ndarray) -> float:
     Area weighting makes a few large particles count more than many small specks of texture; 0.0
     when there is no instance.
     """
-    areas = np.bincount(labels.ravel())[1:]
+    return median_diameter_of_areas(np.bincount(labels.ravel())[1:])
+
+
+def median_diameter_of_areas(areas: np.ndarray) -> float:
+    """Return the area-weighted median equivalent diameter (px) of instance areas (px^2; zero
+    areas ignored); 0.0 when there is none."""
     areas = areas[areas > 0].astype(np.float64)
     if areas.size == 0:
         return 0.0
@@ -169,12 +174,13 @@ def drop_relative_specks(labels: np.ndarray, min_relative_diameter: float) -> np
     the frame's own particle size it can. A particle 5x narrower than the typical one (25x less
     area) is dropped: the cost is real nuclei that small beside large particles.
     """
-    if min_relative_diameter <= 0 or labels.max() == 0:
+    if min_relative_diameter <= 0:
         return labels
-    areas = np.bincount(labels.ravel()).astype(np.float64)
-    diameters = np.sqrt(4.0 * areas / np.pi)
-    limit = min_relative_diameter * area_weighted_median_diameter(labels)
-    return relabel_kept(labels, diameters >= limit)
+    areas = np.bincount(labels.ravel())
+    if areas.size <= 1:
+        return labels
+    limit = min_relative_diameter * median_diameter_of_areas(areas[1:])
+    return relabel_kept(labels, np.sqrt(4.0 * areas / np.pi) >= limit)
 
 
 def downscale_factor(labels: np.ndarray) -> int:
