@@ -10,6 +10,8 @@ import json
 import logging
 from pathlib import Path
 
+from .base import EngineConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -81,7 +83,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--weights", default="", help="model file for the neural engines")
     e.add_argument("--int8", action="store_true", help="onnx: the INT8 model")
     e.add_argument("--threads", type=int, default=2)
-    e.add_argument("--min-area-px", type=int, default=4, help="drop smaller instances (px)")
+    e.add_argument(
+        "--min-area-px",
+        type=int,
+        default=EngineConfig.min_area_px,
+        help="drop smaller instances (px)",
+    )
     e.add_argument(
         "--no-auto-scale",
         dest="auto_scale",
@@ -104,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument(
         "--min-relative-diameter",
         type=float,
-        default=0.2,
+        default=EngineConfig.min_relative_diameter,
         help="neural engines: drop instances narrower than this fraction of the frame's "
         "area-weighted median diameter (EngineConfig.min_relative_diameter; 0 = off)",
     )
@@ -228,7 +235,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Score each engine on each set; print a Markdown table (and write JSON with --json)."""
     from dataclasses import asdict
 
-    from .base import EngineConfig
     from .data import default_data_root
     from .evaluate import SET_NAMES, evaluate_samples, format_table, load_set
     from .registry import create_engine

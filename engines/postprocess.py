@@ -144,6 +144,11 @@ COARSE_SURE_LOGIT = 3.0
 COARSE_NEAR_LOGIT = -1.0
 
 
+def equivalent_diameters_of_areas(areas_px: np.ndarray) -> np.ndarray:
+    """Return the equivalent-circle diameters (px) of areas (px^2)."""
+    return np.sqrt(4.0 * np.asarray(areas_px, dtype=np.float64) / np.pi)
+
+
 def area_weighted_median_diameter(labels: np.ndarray) -> float:
     """Return the median equivalent diameter (px) of the instances, weighting each by its area.
 
@@ -159,7 +164,7 @@ def median_diameter_of_areas(areas: np.ndarray) -> float:
     areas = areas[areas > 0].astype(np.float64)
     if areas.size == 0:
         return 0.0
-    diameters = np.sqrt(4.0 * areas / np.pi)
+    diameters = equivalent_diameters_of_areas(areas)
     order = np.argsort(diameters)
     cumulative = np.cumsum(areas[order])
     return float(diameters[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
@@ -180,7 +185,7 @@ def drop_relative_specks(labels: np.ndarray, min_relative_diameter: float) -> np
     if areas.size <= 1:
         return labels
     limit = min_relative_diameter * median_diameter_of_areas(areas[1:])
-    return relabel_kept(labels, np.sqrt(4.0 * areas / np.pi) >= limit)
+    return relabel_kept(labels, equivalent_diameters_of_areas(areas) >= limit)
 
 
 def downscale_factor(labels: np.ndarray) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .postprocess import equivalent_diameters_of_areas
+
 CORE_MAX_PX = 3.0
 CORE_FRACTION = 0.5
 
@@ -60,7 +62,7 @@ def small_instance_region(
     """Return a bool map (H, W) of the instances with equivalent diameter < ``max_diameter_px`` and
     the pixels within ``ring_px`` (px, square neighbourhood) around them."""
     areas = np.bincount(labels.ravel())
-    small = np.sqrt(4.0 * areas / np.pi) < max_diameter_px
+    small = equivalent_diameters_of_areas(areas) < max_diameter_px
     small[0] = False
     region = small[labels]
     if ring_px > 0 and region.any():
