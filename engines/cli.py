@@ -236,7 +236,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from .data import default_data_root
-    from .evaluate import SET_NAMES, evaluate_samples, format_table, load_set
+    from .evaluate import (
+        SET_NAMES,
+        evaluate_samples,
+        format_table,
+        format_visibility_table,
+        load_set,
+    )
     from .registry import create_engine
 
     root = args.data_root or default_data_root()
@@ -262,6 +268,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
             results.append(evaluate_samples(engine, name, set_name, samples))
             log.info("%s on %s: %s", name, set_name, results[-1].metrics)
     print(format_table(results))
+    visibility = format_visibility_table(results)
+    if visibility:
+        print("\nDetectability (simulated sets; ideal SNR >= 5, nanolive.sim.detectability):\n")
+        print(visibility)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")

@@ -47,6 +47,8 @@ class Sample:
 
     boxes: for box-only sets, (N, 4) float array of particle boxes (cx, cy, w, h) in px (x = column);
         then ``labels`` is all zero and only detection metrics apply.
+    snr: for simulated frames, the ideal SNR of each true instance in sorted label order
+        (``nanolive.sim.detectability.particle_snr``), else None.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Sample:
     image: np.ndarray
     labels: np.ndarray
     boxes: np.ndarray | None = None
+    snr: np.ndarray | None = None
 
 
 def default_data_root() -> Path:
@@ -390,13 +393,22 @@ def eval_sim_seed(i: int, seed: int = 0) -> int:
 
 def simulated_eval_set(dose_e_per_px: float, n_frames: int, seed: int = 0) -> list[Sample]:
     """Return the simulated hold-out at one dose: 512x512 frames of :func:`eval_sim_config`, with
-    seeds reserved for evaluation (:func:`eval_sim_seed`)."""
+    seeds reserved for evaluation (:func:`eval_sim_seed`) and each particle's ideal SNR."""
     from nanolive.sim import simulate_image
+    from nanolive.sim.detectability import particle_snr
 
     out = []
     for i in range(n_frames):
         config = eval_sim_config(dose_e_per_px, i)
         frame = simulate_image(config, eval_sim_seed(i, seed))
         name = f"sim-{config.mode}-{config.arrangement}-dose{dose_e_per_px:g}-{i}"
-        out.append(Sample(name, "sim", frame.image, frame.labels.astype(np.int32)))
+        labels = frame.labels.astype(np.int32)
+        _, snr = particle_snr(
+            frame.clean,
+            labels,
+            config.gain_counts_per_e,
+            config.offset_counts,
+            config.read_noise_counts,
+        )
+        out.append(Sample(name, "sim", frame.image, labels, snr=snr))
     return out

@@ -183,13 +183,22 @@ class ImageScores:
     n_pred: int
     diameter_abs_err_px: tuple[float, ...]
     diameter_rel_err: tuple[float, ...]
+    visible: InstanceCounts | None = None
 
 
-def score_image(truth: np.ndarray, pred: np.ndarray) -> ImageScores:
-    """Return all scores of predicted instance labels against true instance labels (same shape)."""
+def score_image(
+    truth: np.ndarray, pred: np.ndarray, truth_snr: np.ndarray | None = None
+) -> ImageScores:
+    """Return all scores of predicted instance labels against true instance labels (same shape).
+
+    ``truth_snr``: optional ideal SNR of each true instance, in sorted label order
+    (``nanolive.sim.detectability.particle_snr``); then ``visible`` holds the IoU-0.5 matches of the
+    true instances at or above the Rose criterion (tp, fp = 0, fn = those missed).
+    """
     pixel = PixelScores.of(truth, pred)
     iou = iou_matrix(truth, pred)
     pairs = match_by_iou(iou, 0.5)
+    visible = None if truth_snr is None else visible_counts(truth_snr, pairs)
     d_t, d_p = equivalent_diameters_px(truth), equivalent_diameters_px(pred)
     abs_err = tuple(float(abs(d_p[b] - d_t[a])) for a, b in pairs)
     rel_err = tuple(float(abs(d_p[b] - d_t[a]) / d_t[a]) for a, b in pairs)
@@ -201,7 +210,19 @@ def score_image(truth: np.ndarray, pred: np.ndarray) -> ImageScores:
         iou.shape[1],
         abs_err,
         rel_err,
+        visible,
     )
+
+
+def visible_counts(truth_snr: np.ndarray, pairs: list[tuple[int, int]]) -> InstanceCounts:
+    """Return (found, 0, missed) over the true instances whose SNR reaches the Rose criterion; an
+    instance without a measurable SNR (NaN: no free background around it) counts as visible."""
+    from nanolive.sim.detectability import ROSE_SNR
+
+    snr = np.asarray(truth_snr, dtype=float)
+    visible = np.isnan(snr) | (snr >= ROSE_SNR)
+    found = sum(1 for a, _ in pairs if visible[a])
+    return InstanceCounts(found, 0, int(np.count_nonzero(visible)) - found)
 
 
 def summarise(scores: list[ImageScores]) -> dict[str, float]:
@@ -216,7 +237,7 @@ def summarise(scores: list[ImageScores]) -> dict[str, float]:
     count_rel = [abs(s.n_pred - s.n_true) / max(s.n_true, 1) for s in scores]
     d_abs = [e for s in scores for e in s.diameter_abs_err_px]
     d_rel = [e for s in scores for e in s.diameter_rel_err]
-    return {
+    return visibility_metrics(scores) | {
         "images": float(len(scores)),
         "miou": pix.miou,
         "pixel_accuracy": pix.accuracy,
@@ -229,6 +250,23 @@ def summarise(scores: list[ImageScores]) -> dict[str, float]:
         "count_rel_err_mean": float(np.mean(count_rel)),
         "diameter_abs_err_px_mean": float(np.mean(d_abs)) if d_abs else float("nan"),
         "diameter_rel_err_mean": float(np.mean(d_rel)) if d_rel else float("nan"),
+    }
+
+
+def visibility_metrics(scores: list[ImageScores]) -> dict[str, float]:
+    """Return, where every image has true SNRs: ``visible_share`` (true instances at or above the
+    Rose criterion: the recall an ideal single-frame detector can reach), ``recall_visible``
+    (IoU-0.5 recall on them) and ``recall_iou50`` (on all true instances); else nothing."""
+    if any(s.visible is None for s in scores):
+        return {}
+    tp = sum(s.visible.tp for s in scores)
+    n_visible = tp + sum(s.visible.fn for s in scores)
+    n_true = sum(s.n_true for s in scores)
+    found = sum(s.inst50.tp for s in scores)
+    return {
+        "visible_share": n_visible / n_true if n_true else float("nan"),
+        "recall_visible": tp / n_visible if n_visible else float("nan"),
+        "recall_iou50": found / n_true if n_true else float("nan"),
     }
 
 

@@ -76,3 +76,22 @@ def test_centroids_are_x_then_y() -> None:
 def test_shape_mismatch_is_rejected() -> None:
     with pytest.raises(ValueError, match="shape mismatch"):
         PixelScores.of(np.zeros((3, 3)), np.zeros((3, 4)))
+
+
+def test_recall_on_rose_visible_particles() -> None:
+    truth = np.zeros((20, 20), int)
+    truth[0:4, 0:4] = 3  # found, faint (SNR 2)
+    truth[10:14, 10:14] = 5  # missed, visible (SNR 8)
+    truth[16:20, 0:4] = 8  # found, no measurable SNR: counts as visible
+    pred = np.zeros_like(truth)
+    pred[0:4, 0:4] = 1
+    pred[16:20, 0:4] = 2
+    s = score_image(truth, pred, truth_snr=np.array([2.0, 8.0, np.nan]))
+    assert (s.visible.tp, s.visible.fn) == (1, 1)
+    m = summarise([s, s])
+    assert m["visible_share"] == pytest.approx(2 / 3)
+    assert m["recall_visible"] == pytest.approx(1 / 2)
+    assert m["recall_iou50"] == pytest.approx(2 / 3)
+    # without SNRs (real sets) there is nothing to report
+    assert "visible_share" not in summarise([score_image(truth, pred)])
+    assert "visible_share" not in summarise([s, score_image(truth, pred)])
