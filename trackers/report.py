@@ -178,6 +178,16 @@ def markdown_report(
                 + ", ".join(f"{COASTING[k]} {_fmt(v)}" for k, v in coast.items())
                 + ".",
             ]
+        if not truth and rows and "visible_share" in rows[0].extra:
+            share = _nanmean([r.extra["visible_share"] for r in rows])
+            out += [
+                "",
+                f"Detectability: {_fmt(share)} of the true particle points reach the Rose criterion"
+                " (ideal SNR >= 5 on their frame, `nanolive.sim.detectability`: an observer who"
+                " knows each particle's position and shape and sees only counting noise). A"
+                " detector working frame by frame finds about that share at most, so its recall"
+                " and MOTA stay below it whatever the tracker does.",
+            ]
         ratio = _nanmean([r.detections_per_frame * r.n_frames / max(1, r.n_true) for r in rows])
         if not truth and not 0.67 <= ratio <= 1.5:
             out += [

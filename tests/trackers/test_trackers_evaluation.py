@@ -52,8 +52,13 @@ def test_chain_uses_the_default_engine_from_the_registry_at_each_dose(monkeypatc
         assert r.mota <= 1.0 and 0.0 <= r.idf1 <= 1.0 and 0.0 <= r.hota <= 1.0
         # The chain is also scored with the coasting positions of confirmed tracks added.
         assert r.extra["mota_coasting"] <= 1.0 and 0.0 <= r.extra["idf1_coasting"] <= 1.0
+    # The share of Rose-visible true points bounds a frame-by-frame detector; more at higher dose.
+    low, high = (r.extra["visible_share"] for r in rows)
+    assert 0.0 < low < high <= 1.0
     text = markdown_report(rows, TINY, TrackerConfig(), "cmd")
     assert "coasting through a missed detection" in text
+    for share in (low, high):
+        assert f"Detectability: {share:.3f} of the true particle points" in text
 
 
 def test_truth_and_chain_share_the_video_at_the_scenario_dose():
