@@ -19,6 +19,7 @@ from nanolive.engines.base import Engine
 from nanolive.trackers import TrackerConfig
 
 from .files import ImageSource, read_image_file
+from .integrate import IntegrationConfig
 from .pipeline import FrameFailure, FrameInput, FrameProcessor, process_frames
 from .record import SessionRecorder
 
@@ -101,8 +102,10 @@ def analyze_paths(
     engine: Engine,
     tracker_config: TrackerConfig,
     options: AnalyzeOptions,
+    integration: IntegrationConfig | None = None,
 ) -> AnalyzeSummary:
-    """Analyse every input into ``out_dir``; return the summary. Raises ValueError on bad input."""
+    """Analyse every input into ``out_dir``; return the summary. Raises ValueError on bad input.
+    ``integration``: temporal integration of each file's frames (default off)."""
     inputs = [Path(p) for p in paths]
     if not inputs:
         raise ValueError("no input files given")
@@ -117,7 +120,7 @@ def analyze_paths(
     failures: dict[str, int] = {}
     try:
         for source in sources:
-            processor = FrameProcessor(engine, tracker_config)
+            processor = FrameProcessor(engine, tracker_config, integration)
             stem = source.path.stem
             for outcome in process_frames(
                 processor, frame_inputs(source, options), options.max_batch

@@ -303,7 +303,9 @@ def analyze_command(args: argparse.Namespace) -> int:
         for path in args.inputs:  # fail on a bad path before loading an engine
             check_input_path(path)
         engine = create_engine(config.engine)
-        summary = analyze_paths(args.inputs, args.out, engine, config.tracker, options)
+        summary = analyze_paths(
+            args.inputs, args.out, engine, config.tracker, options, config.integration
+        )
     except (ValueError, OSError) as exc:
         return fail(str(exc))
     failed = sum(summary.failures.values())

@@ -20,6 +20,7 @@ from nanolive.engines.base import EngineConfig
 from nanolive.trackers import TrackerConfig
 
 from .framequeue import POLICIES
+from .integrate import IntegrationConfig
 from .protocol import Limits
 
 
@@ -144,6 +145,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    integration: IntegrationConfig = field(default_factory=IntegrationConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     record: RecordConfig = field(default_factory=RecordConfig)

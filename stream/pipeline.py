@@ -25,6 +25,8 @@ from nanolive.engines.base import Engine
 from nanolive.trackers import Detections, Tracker, TrackerConfig, TrackEvent
 from scipy import ndimage as ndi
 
+from .integrate import FrameIntegrator, IntegrationConfig
+
 log = logging.getLogger(__name__)
 
 Table = dict[str, np.ndarray]
@@ -146,10 +148,18 @@ class SegmentedBatch:
 class FrameProcessor:
     """Segments, measures, tracks and summarises frames; one tracker per series, order kept."""
 
-    def __init__(self, engine: Engine, tracker_config: TrackerConfig) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        tracker_config: TrackerConfig,
+        integration: IntegrationConfig | None = None,
+    ) -> None:
         self.engine = engine
         self.tracker_config = tracker_config
+        self.integration = integration if integration is not None else IntegrationConfig()
         self.series: dict[str, SeriesTracking] = {}
+        # per series, used by the segment stage only (frames arrive there in order)
+        self._integrators: dict[str, FrameIntegrator] = {}
         self._active: dict[str, int] = {}
         warm_up_triangulation()  # compile (or load) the numba Delaunay before the first frame
 
@@ -164,9 +174,24 @@ class FrameProcessor:
 
     def segment_batch(self, frames: Sequence[FrameInput]) -> SegmentedBatch:
         """Return the engine's labels (or failures) of ``frames`` (same shape): the first stage,
-        which holds no tracking state and may run in its own thread."""
-        labels, failures, seconds = self._segment(frames)
+        which holds no tracking state and may run in its own thread (call it in frame order: it
+        keeps each series' frame integration, :class:`IntegrationConfig`)."""
+        t0 = time.perf_counter()
+        images = [self.engine_input(f) for f in frames]
+        labels, failures, _ = self._segment(frames, images)
+        seconds = (time.perf_counter() - t0) / max(1, len(frames))  # input preparation included
         return SegmentedBatch(tuple(frames), labels, failures, seconds)
+
+    def engine_input(self, frame: FrameInput) -> np.ndarray:
+        """Return the image the engine segments for ``frame``: unsampled pixels filled, then the
+        drift-aligned mean with the series' previous frames when ``integration.frames`` > 1."""
+        image = fill_unsampled(frame.image, frame.mask)
+        if self.integration.frames == 1:
+            return image
+        integrator = self._integrators.get(frame.series)
+        if integrator is None:
+            integrator = self._integrators[frame.series] = FrameIntegrator(self.integration)
+        return integrator.add(image).image
 
     def finish_batch(self, segmented: SegmentedBatch) -> list[FrameResult | FrameFailure]:
         """Return the result or the failure of each frame of ``segmented``, in input order: the
@@ -225,6 +250,7 @@ class FrameProcessor:
         """Close the tracker of ``series`` and return its closing events ([] if it had none)."""
         tracking = self.series.pop(series, None)
         self._active.pop(series, None)
+        self._integrators.pop(series, None)
         if tracking is None:
             return []
         return [self._with_seq(tracking, e) for e in tracking.tracker.finish()]
@@ -248,11 +274,12 @@ class FrameProcessor:
         return event if seq == event.frame else replace(event, frame=seq)
 
     def _segment(
-        self, frames: Sequence[FrameInput]
+        self, frames: Sequence[FrameInput], images: Sequence[np.ndarray]
     ) -> tuple[list[np.ndarray], list[FrameFailure | None], float]:
-        """Return per-frame labels, per-frame failure (None = fine) and seconds per frame."""
+        """Return per-frame labels, per-frame failure (None = fine) and seconds per frame of the
+        engine on ``images`` (the engine inputs of ``frames``)."""
         t0 = time.perf_counter()
-        stack = np.stack([fill_unsampled(f.image, f.mask) for f in frames]).astype(np.float32)
+        stack = np.stack(images).astype(np.float32)
         try:
             labels = self._checked_segment(stack)
             return list(labels), [None] * len(frames), (time.perf_counter() - t0) / len(frames)
@@ -271,8 +298,8 @@ class FrameProcessor:
         # The batch failed: retry frame by frame so only the failing frames are lost.
         out: list[np.ndarray] = []
         failures: list[FrameFailure | None] = []
-        for frame in frames:
-            lab, fail, _ = self._segment([frame])
+        for frame, image in zip(frames, images, strict=True):
+            lab, fail, _ = self._segment([frame], [image])
             out.extend(lab)
             failures.extend(fail)
         return out, failures, (time.perf_counter() - t0) / len(frames)

@@ -140,7 +140,7 @@ class Server:
     def _start(self) -> Endpoints:
         cfg = self.config
         self.engine = self._engine or create_engine(cfg.engine)
-        self.processor = FrameProcessor(self.engine, cfg.tracker)
+        self.processor = FrameProcessor(self.engine, cfg.tracker, cfg.integration)
         metrics_url = None
         if cfg.metrics.enabled:
             http, port = serve_metrics_http(self.metrics, cfg.metrics.host, cfg.metrics.port)

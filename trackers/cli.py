@@ -59,6 +59,14 @@ def register(subparsers: Any) -> None:
         help="dose(s) of the whole-chain videos (e/px, default 20 = low dose, 100 and 300)",
     )
     p.add_argument(
+        "--chain-integrate",
+        type=int,
+        nargs="+",
+        default=[1, 3],
+        help="whole chain once per value: frames averaged (drift-aligned) before segmentation, "
+        "as [integration] frames of the pipeline (default 1 = none, and 3)",
+    )
+    p.add_argument(
         "--engine",
         choices=ENGINE_NAMES,
         default=EngineConfig().name,
@@ -250,6 +258,7 @@ def run_track_eval(args: argparse.Namespace) -> int:
             args.match_distance,
             engine_config=engine_config,
             chain_doses=args.chain_dose,
+            chain_integrate=args.chain_integrate,
         )
     except ValueError as exc:
         log.error("%s", exc)

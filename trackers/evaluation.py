@@ -203,13 +203,22 @@ def score_video(
     )
 
 
-def engine_detections(frames: Sequence, engine: Engine) -> list[Detections]:  # noqa: ANN001
-    """Return detections of ``engine`` + particle_table for every frame (one frame per call)."""
+def engine_detections(
+    frames: Sequence,  # noqa: ANN001 (SimFrame)
+    engine: Engine,
+    integrate_frames: int = 1,
+) -> list[Detections]:
+    """Return detections of ``engine`` + particle_table for every frame (one frame per call), the
+    engine seeing the drift-aligned mean of the last ``integrate_frames`` frames as the pipeline
+    does (``nanolive.stream.integrate``, default settings otherwise)."""
     from nanolive.analysis import particle_table
+    from nanolive.stream.integrate import FrameIntegrator, IntegrationConfig
 
+    integrator = FrameIntegrator(IntegrationConfig(frames=integrate_frames))
     out = []
     for fr in frames:
-        labels = engine.segment(fr.image[None].astype(np.float32))[0]
+        image = integrator.add(fr.image).image
+        labels = engine.segment(image[None].astype(np.float32))[0]
         table = particle_table(labels)
         out.append(Detections.from_table(table) if len(table["x"]) else Detections.empty())
     return out
@@ -242,11 +251,14 @@ def evaluate(
     use_images: bool = False,
     engine_config: EngineConfig | None = None,
     chain_doses: Sequence[float] | None = None,
+    chain_integrate: Sequence[int] = (1,),
 ) -> list[VideoScores]:
     """Simulate one video per seed and dose; score the tracker on true detections (`truth_seeds`, at
     the scenario's dose) and the whole chain (`chain_seeds`, at each of `chain_doses` in e/px, default
     the scenario's dose) with the engine of `engine_config` (default `EngineConfig()`, the project's
-    default engine). Each (seed, dose) is simulated once; the engine is built once."""
+    default engine), once per temporal integration in ``chain_integrate`` (frames averaged before
+    segmentation, 1 = none; the source is then named e.g. "onnx, 3-frame integration"). Each
+    (seed, dose) is simulated once; the engine is built once."""
     from nanolive.sim import simulate_video
 
     if not match_distance_px > 0:
@@ -256,16 +268,21 @@ def evaluate(
     doses = (scenario.dose_e_per_px,) if chain_doses is None else tuple(chain_doses)
     if any(not d > 0 for d in doses):
         raise ValueError(f"chain doses must be > 0 e/px, not {doses!r}")
+    if not chain_integrate or any(k < 1 for k in chain_integrate):
+        raise ValueError(f"chain integrations must be >= 1 frame, not {chain_integrate!r}")
     engine = _create_engine(engine_config) if chain_seeds and doses else None
     results = []
     for dose, seed, kinds in _videos(truth_seeds, chain_seeds, scenario.dose_e_per_px, doses):
         sim_config = replace(scenario, dose_e_per_px=dose).sim_config()
         frames = list(simulate_video(sim_config, scenario.n_frames, seed=seed))
-        for kind in kinds:
+        runs = [("truth", 1)] if "truth" in kinds else []
+        runs += [("chain", k) for k in chain_integrate] if "chain" in kinds else []
+        for kind, k in runs:
             if kind == "truth":
                 source, dets = "truth", [detections_from_truth(fr.particles) for fr in frames]
             else:
-                source, dets = engine.name, engine_detections(frames, engine)
+                source = engine.name if k == 1 else f"{engine.name}, {k}-frame integration"
+                dets = engine_detections(frames, engine, k)
             pred, coasting, events, ms = track_video(frames, dets, config, use_images)
             n_det = float(np.mean([len(d) for d in dets]))
             scores = score_video(

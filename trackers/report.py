@@ -16,8 +16,14 @@ TRUTH_TITLE = "Tracker alone (detections = true particle table of each frame)"
 
 
 def chain_title(engine: str, dose_e_per_px: float) -> str:
-    """Return the heading of the whole-chain table of one engine and dose (e/px)."""
-    return f"Whole chain at {dose_e_per_px:g} e/px ({engine} engine + particle_table on the noisy image)"
+    """Return the heading of the whole-chain table of one engine (``name`` or ``name, how``, e.g.
+    "onnx, 3-frame integration") and dose (e/px)."""
+    name, _, how = engine.partition(", ")
+    suffix = f", {how}" if how else ""
+    return (
+        f"Whole chain at {dose_e_per_px:g} e/px ({name} engine + particle_table on the noisy"
+        f" image{suffix})"
+    )
 
 
 METHOD = """## Method (nanolive.trackers)
@@ -114,12 +120,12 @@ def scores_table(rows: Sequence[VideoScores], with_targets: bool) -> list[str]:
 
 
 def _groups(results: Sequence[VideoScores]) -> list[tuple[str, float, list[VideoScores]]]:
-    """Return (source, dose e/px, rows) per table: "truth" first, then each engine by dose."""
+    """Return (source, dose e/px, rows) per table: "truth" first, then by dose each engine."""
     keys: list[tuple[str, float]] = []
     for r in results:
         if (r.source, r.dose_e_per_px) not in keys:
             keys.append((r.source, r.dose_e_per_px))
-    keys.sort(key=lambda k: (k[0] != "truth", k[0], k[1]))
+    keys.sort(key=lambda k: (k[0] != "truth", k[1], k[0]))
     return [(s, d, [r for r in results if (r.source, r.dose_e_per_px) == (s, d)]) for s, d in keys]
 
 
