@@ -236,3 +236,17 @@ def test_backend_specs() -> None:
     assert serve_args("classical") == ["--engine", "classical"]
     with pytest.raises(ValueError):
         engine_config("")
+
+
+def test_integration_speed_reports_each_count_beside_the_engine() -> None:
+    from nanolive.bench.integration_speed import measure
+
+    out = measure(6, [1, 3], warm_up=2)
+    assert [r["frames_integrated"] for r in out["results"]] == [1, 3]
+    off, on = out["results"]
+    assert off["integrate_ms"] < 1.0 < on["integrate_ms"]  # 1 frame: nothing to align
+    assert on["engine_ms"] > 0 and on["ratio"] == pytest.approx(
+        on["integrate_ms"] / on["engine_ms"]
+    )
+    with pytest.raises(ValueError, match="more than 2 frames"):
+        measure(2, [1], warm_up=2)

@@ -99,3 +99,13 @@ def test_pipeline_integrates_each_series_on_its_own() -> None:
     # the whole stage: a batch of one series is segmented and measured on the raw frames
     results = processor.process_batch([inp("c", i, f) for i, f in enumerate(frames)])
     assert len(results) == 4 and all(r.series == "c" for r in results)
+
+
+def test_shift_matches_scipy_linear_shift_with_nearest_edges() -> None:
+    from nanolive.stream.integrate import shifted_px
+
+    image = np.random.default_rng(2).normal(size=(30, 40)).astype(np.float32)
+    for dx, dy in ((2.0, -1.0), (1.3, -2.7), (-0.4, 0.25), (0.0, 3.5), (-7.9, 0.0)):
+        want = ndi.shift(image, (dy, dx), order=1, mode="nearest")
+        np.testing.assert_allclose(shifted_px(image, dx, dy), want, atol=1e-5)
+    assert shifted_px(image, 0.0, 0.0) is image
