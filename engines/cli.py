@@ -117,6 +117,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--sets", nargs="+", default=None, help="evaluation sets (default: all)")
     e.add_argument("--sim-frames", type=int, default=8, help="simulated frames per dose")
+    e.add_argument(
+        "--sim-kinds",
+        action="store_true",
+        help="also score each kind of simulated frame (HAADF/BF x random/agglomerated) on its own",
+    )
     e.add_argument("--data-root", type=Path, default=None)
     e.add_argument("--json", type=Path, default=None, help="write all metrics as JSON")
     e.set_defaults(func=run_evaluate)
@@ -242,6 +247,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         format_table,
         format_visibility_table,
         load_set,
+        samples_by_kind,
     )
     from .registry import create_engine
 
@@ -264,9 +270,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results = []
     for set_name in args.sets or SET_NAMES:
         samples = load_set(set_name, root, args.sim_frames)
+        groups = {set_name: samples}
+        if args.sim_kinds and set_name.startswith("sim-"):
+            groups |= samples_by_kind(set_name, samples)
         for name, engine in engines.items():
-            results.append(evaluate_samples(engine, name, set_name, samples))
-            log.info("%s on %s: %s", name, set_name, results[-1].metrics)
+            for group, members in groups.items():
+                results.append(evaluate_samples(engine, name, group, members))
+                log.info("%s on %s: %s", name, group, results[-1].metrics)
     print(format_table(results))
     visibility = format_visibility_table(results)
     if visibility:

@@ -65,6 +65,18 @@ def load_set(name: str, root: Path, sim_frames: int = 8) -> list[Sample]:
     raise ValueError(f"unknown evaluation set {name!r}; choose from {', '.join(SET_NAMES)}")
 
 
+def samples_by_kind(set_name: str, samples: list[Sample]) -> dict[str, list[Sample]]:
+    """Return the simulated samples grouped by kind (mode and arrangement, read from the sample
+    names ``sim-<mode>-<arrangement>-...``), keyed ``<set_name>-<mode>-<arrangement>``."""
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        parts = s.name.split("-")
+        if len(parts) < 3 or parts[0] != "sim":
+            raise ValueError(f"{s.name!r} is not a simulated hold-out sample")
+        groups.setdefault(f"{set_name}-{parts[1]}-{parts[2]}", []).append(s)
+    return dict(sorted(groups.items()))
+
+
 def evaluate_samples(
     engine: Engine, engine_name: str, name: str, samples: list[Sample]
 ) -> SetResult:

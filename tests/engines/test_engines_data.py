@@ -84,3 +84,18 @@ def test_simulated_hold_out_carries_each_particles_snr_into_the_scores() -> None
     assert results[0].metrics["visible_share"] < 0.5 < results[1].metrics["visible_share"]
     table = format_visibility_table(results)
     assert table.count("| classical |") == 2 and "Rose-visible share" in table
+
+
+def test_simulated_samples_group_by_kind() -> None:
+    from nanolive.engines.data import Sample
+    from nanolive.engines.evaluate import samples_by_kind
+
+    def sample(name: str) -> Sample:
+        return Sample(name, "sim", np.zeros((2, 2)), np.zeros((2, 2), np.int32))
+
+    names = ["sim-haadf-random-dose100-0", "sim-bf-random-dose100-1", "sim-haadf-random-dose100-4"]
+    groups = samples_by_kind("sim-dose100", [sample(n) for n in names])
+    assert list(groups) == ["sim-dose100-bf-random", "sim-dose100-haadf-random"]
+    assert [s.name for s in groups["sim-dose100-haadf-random"]] == [names[0], names[2]]
+    with pytest.raises(ValueError, match="not a simulated"):
+        samples_by_kind("x", [sample("image_14")])
