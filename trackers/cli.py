@@ -8,6 +8,7 @@ import json
 import logging
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,12 +217,33 @@ def speed_lines(res: dict[str, Any]) -> list[str]:
     return lines
 
 
-def chain_summary(engine_config: EngineConfig, doses: list[float], seeds: list[int]) -> list[str]:
-    """Return Markdown lines describing the whole chain: engine, how it is built, doses (e/px)."""
+def chain_summary(
+    engine_config: EngineConfig,
+    doses: list[float],
+    seeds: list[int],
+    integrate: Sequence[int] = (1,),
+) -> list[str]:
+    """Return Markdown lines describing the whole chain: engine, how it is built, doses (e/px),
+    and the temporal integrations scored (frames averaged before segmentation)."""
     from nanolive.engines.base import EngineConfig
 
     if not seeds:
         return []
+    counts = sorted({k for k in integrate if k > 1})
+    integration = (
+        [
+            "",
+            "Tables marked 'N-frame integration' (`--chain-integrate`) segment the drift-aligned"
+            " mean of the last N frames, as the pipeline does with `[integration] frames = N`"
+            " (`nanolive.stream.integrate`): N times the dose per segmented image, so more"
+            " particles are found at low dose (the Rose-visible share below is per single frame"
+            " and no longer bounds them). The positions are then those of the mean image, so a"
+            " particle that moves lags by about (N - 1) / 2 frames of its motion: HOTA, which"
+            " scores localisation, falls while MOTA and IDF1 (5 px matching) rise.",
+        ]
+        if counts
+        else []
+    )
     is_default = engine_config.name == EngineConfig().name
     default = " (the project's default engine)" if is_default else ""
     return [
@@ -232,6 +254,7 @@ def chain_summary(engine_config: EngineConfig, doses: list[float], seeds: list[i
         + " e/px (same scenario otherwise; at 0.25 nm/px, 20 / 100 / 300 e/px are 3.2 / 16 / 48"
         " e/A^2; 20 e/px is taken as the issue's low dose, the simulator's own default is 300 e/px)."
         " `--engine classical` gives the classical baseline.",
+        *integration,
     ]
 
 
@@ -272,7 +295,9 @@ def run_track_eval(args: argparse.Namespace) -> int:
         trackmate_lines=trackmate_summary(),
         speed_lines=[] if args.no_speed else speed_summary(),
         match_distance_px=args.match_distance,
-        chain_lines=chain_summary(engine_config, args.chain_dose, args.chain_seeds),
+        chain_lines=chain_summary(
+            engine_config, args.chain_dose, args.chain_seeds, args.chain_integrate
+        ),
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

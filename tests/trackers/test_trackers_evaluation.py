@@ -113,5 +113,8 @@ def test_chain_with_frame_integration_finds_more_at_low_dose():
     text = markdown_report(rows, scenario, TrackerConfig(), "cmd")
     assert f"Whole chain at 20 e/px ({name} engine + particle_table on the noisy image)" in text
     assert "on the noisy image, 3-frame integration)" in text
+    lines = chain_summary(EngineConfig(), [20.0], [7], [1, 3])
+    assert any("'N-frame integration'" in line for line in lines)
+    assert not any("integration" in line for line in chain_summary(EngineConfig(), [20.0], [7]))
     with pytest.raises(ValueError, match="integrations"):
         evaluate([], [7], TINY, chain_integrate=(0,))
