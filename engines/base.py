@@ -48,6 +48,10 @@ class EngineConfig:
         area-weighted median equivalent diameter (noise specks beside large particles; 0 = off;
         engines/postprocess.py: drop_relative_specks). The default 0.2 drops nothing on frames of
         particles of one size range, and drops a real nucleus 5x narrower than its neighbours.
+    split_cores: neural engines split a core region into its strong islands (core logit > 1, each
+        >= 2 px) where touching particles' cores join through a weak bridge, so each particle of an
+        agglomerate gets its own seed (engines/postprocess.py: core_seeds; False = one seed per
+        connected core region).
     """
 
     name: str = "onnx"
@@ -61,6 +65,7 @@ class EngineConfig:
     coarse_rescue: bool = True
     bin_factor: int = 1
     min_relative_diameter: float = 0.2
+    split_cores: bool = True
 
     def __post_init__(self) -> None:
         if self.contrast not in ("bright", "dark", "auto"):

@@ -102,6 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="never replace an unsure native pass by a downscaled one (EngineConfig.coarse_rescue)",
     )
     e.add_argument(
+        "--no-split-cores",
+        dest="split_cores",
+        action="store_false",
+        help="one seed per connected core region (EngineConfig.split_cores)",
+    )
+    e.add_argument(
         "--bin",
         type=int,
         default=1,
@@ -263,6 +269,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             min_area_px=args.min_area_px,
             auto_scale=args.auto_scale,
             coarse_rescue=args.coarse_rescue,
+            split_cores=args.split_cores,
             bin_factor=args.bin_factor,
             min_relative_diameter=args.min_relative_diameter,
         )

@@ -119,7 +119,7 @@ class NeuralSegmenter:
             rescued = self.rescued_labels(frame, native)
             if rescued is not None:
                 return rescued
-        labels = instances_from_logits(native, self.config.min_area_px)
+        labels = self.instances(native, 1)
         factor = downscale_factor(labels) if self.config.auto_scale else 1
         if factor > 1:
             return self.rescaled_labels(frame, native, factor)
@@ -132,8 +132,7 @@ class NeuralSegmenter:
         factor = rescue_factor(native[0], {f: lg[0] for f, lg in coarse.items()})
         if factor == 1:
             return None
-        full = upsample_logits(coarse[factor], factor, frame.shape)
-        return instances_from_logits(full, self.config.min_area_px * factor * factor)
+        return self.instances(upsample_logits(coarse[factor], factor, frame.shape), factor)
 
     def shrunk_logits(self, frame: np.ndarray, factor: int) -> np.ndarray:
         """Return logits (2, H // factor, W // factor) of one frame block-averaged ``factor`` times."""
@@ -142,6 +141,13 @@ class NeuralSegmenter:
     def rescaled_labels(self, frame: np.ndarray, native: np.ndarray, factor: int) -> np.ndarray:
         """Return labels of one frame from its native logits and a pass shrunk ``factor`` times."""
         full = upsample_logits(self.shrunk_logits(frame, factor), factor, frame.shape)
+        return self.instances(combine_scales(native, full), factor)
+
+    def instances(self, logits: np.ndarray, factor: int) -> np.ndarray:
+        """Return int32 labels from full-size logits (2, H, W) of a pass shrunk ``factor`` times
+        (1 = native): ``min_area_px`` counts pixels of that pass."""
         return instances_from_logits(
-            combine_scales(native, full), self.config.min_area_px * factor * factor
+            logits,
+            self.config.min_area_px * factor * factor,
+            split_cores=self.config.split_cores,
         )

@@ -112,24 +112,77 @@ def seeded_labels(fg: np.ndarray, seeds: np.ndarray, n_seeds: int, core: np.ndar
     return labels
 
 
+#: A core region is split into several seeds where it holds two or more islands of core logit above
+#: this, each of at least CORE_SPLIT_MIN_PX px: touching particles whose cores join only through a
+#: weak bridge. Chosen on the training splits and simulated validation frames (docs/model_card.md).
+CORE_SPLIT_LOGIT = 1.0
+CORE_SPLIT_MIN_PX = 2
+
+
+def core_seeds(
+    core_region: np.ndarray,
+    core_logit: np.ndarray,
+    split_logit: float = CORE_SPLIT_LOGIT,
+    min_island_px: int = CORE_SPLIT_MIN_PX,
+) -> tuple[np.ndarray, int]:
+    """Return (seeds, n): int32 seed labels of the core pixels ``core_region`` (bool), ids in 1..n
+    (not every id need be used: :func:`seeded_labels` accepts gaps).
+
+    Each 8-connected core region is one seed, unless it holds two or more islands where
+    ``core_logit`` > ``split_logit`` of at least ``min_island_px`` px each: then each such island is
+    a seed (the rest of the region is left to the watershed that grows the seeds).
+    """
+    eight = np.ones((3, 3), dtype=bool)
+    regions, n_regions = ndi.label(core_region, structure=eight)
+    islands, n_islands = ndi.label(core_region & (core_logit > split_logit), structure=eight)
+    if n_islands < 2:
+        return regions, n_regions
+    # work on the core pixels only (a few % of the frame)
+    where = np.flatnonzero(core_region)
+    reg, isl = regions.ravel()[where], islands.ravel()[where]
+    big = np.bincount(isl, minlength=n_islands + 1) >= min_island_px
+    big[0] = False
+    region_of_island = np.zeros(n_islands + 1, dtype=np.int64)
+    region_of_island[isl] = reg  # every pixel of an island lies in one region
+    split = np.bincount(region_of_island[big], minlength=n_regions + 1) >= 2
+    split[0] = False
+    if not split.any():
+        return regions, n_regions
+    # seeds: whole regions that are not split (ids 1..n_regions), big islands of split regions
+    # (n_regions + island id); the other pixels of split regions are left to the watershed
+    island_seed = np.where(big & split[region_of_island], n_regions + np.arange(n_islands + 1), 0)
+    in_split = split[reg]
+    seeds = regions.ravel().copy()
+    seeds[where[in_split]] = island_seed[isl[in_split]]
+    return seeds.reshape(regions.shape).astype(np.int32, copy=False), n_regions + n_islands
+
+
 def instances_from_logits(
-    logits: np.ndarray, min_area_px: int = 4, min_peak_logit: float = MIN_PEAK_LOGIT
+    logits: np.ndarray,
+    min_area_px: int = 4,
+    min_peak_logit: float = MIN_PEAK_LOGIT,
+    split_cores: bool = True,
 ) -> np.ndarray:
     """Return int32 instance labels (H, W) from logits (2, H, W): foreground and core channels.
 
-    A pixel is foreground where its foreground logit > 0; seeds are connected components of foreground
-    pixels whose core logit > 0 (8-connectivity). A watershed on the negated core logit grows the seeds
-    over the foreground, so touching particles split where the core evidence is lowest; foreground
-    blobs that no seed reaches become one instance each. Instances whose foreground logit never
-    exceeds ``min_peak_logit``, or smaller than ``min_area_px`` (px), are dropped.
+    A pixel is foreground where its foreground logit > 0; seeds are the connected regions of
+    foreground pixels whose core logit > 0 (8-connectivity), a region split into its strong islands
+    where two touching cores join through a weak bridge (:func:`core_seeds`). A watershed on the
+    negated core logit grows the seeds over the foreground, so touching particles split where the
+    core evidence is lowest; foreground blobs that no seed reaches become one instance each.
+    Instances whose foreground logit never exceeds ``min_peak_logit``, or smaller than
+    ``min_area_px`` (px), are dropped. ``split_cores=False``: one seed per connected core region.
     """
     if logits.ndim != 3 or logits.shape[0] != 2:
         raise ValueError(f"expected logits of shape (2, H, W), got {logits.shape}")
     fg = logits[0] > 0
     if not fg.any():
         return np.zeros(fg.shape, dtype=np.int32)
-    eight = np.ones((3, 3), dtype=bool)
-    seeds, n_seeds = ndi.label(fg & (logits[1] > 0), structure=eight)
+    core_region = fg & (logits[1] > 0)
+    if split_cores:
+        seeds, n_seeds = core_seeds(core_region, logits[1])
+    else:
+        seeds, n_seeds = ndi.label(core_region, structure=np.ones((3, 3), dtype=bool))
     labels = seeded_labels(fg, seeds, n_seeds, logits[1])
     return relabel_without_small(drop_faint(labels, logits[0], min_peak_logit), min_area_px)
 

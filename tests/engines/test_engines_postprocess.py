@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from nanolive.engines.postprocess import (
+    core_seeds,
     instances_from_logits,
     native_is_unsure,
     normalise_frame,
@@ -14,6 +15,7 @@ from nanolive.engines.postprocess import (
     sure_fraction,
 )
 from nanolive.engines.targets import core_map, separation_pixels, targets_from_labels
+from scipy import ndimage as ndi
 
 
 def two_touching_discs(shape=(40, 60), r=8.0) -> np.ndarray:
@@ -49,6 +51,47 @@ def test_logits_of_touching_discs_give_two_instances() -> None:
     for k in (1, 2):
         overlap = np.bincount(labels[pred == k], minlength=3)
         assert overlap.max() / overlap.sum() > 0.9
+
+
+def bridged_cores(bridge_logit: float) -> np.ndarray:
+    """Logits of two touching discs whose cores (logit 4) join through a bridge of ``bridge_logit``."""
+    labels = two_touching_discs()
+    logits = np.where(labels > 0, 5.0, -5.0)[None].repeat(2, axis=0).astype(np.float32)
+    core = core_map(labels)
+    logits[1] = np.where(core, 4.0, -5.0)
+    logits[1, 18:23, 20:36] = np.maximum(logits[1, 18:23, 20:36], bridge_logit)
+    return logits
+
+
+def test_a_weak_bridge_between_two_cores_still_gives_two_instances() -> None:
+    """The network's core output often joins touching particles through a thin weakly positive
+    bridge: each strong island then seeds its own particle (CORE_SPLIT_LOGIT 1)."""
+    for bridge, want in ((0.5, 2), (3.0, 1)):
+        logits = bridged_cores(bridge)
+        region = (logits[0] > 0) & (logits[1] > 0)
+        _, n_regions = ndi.label(region, structure=np.ones((3, 3), bool))
+        assert n_regions == 1  # the bridge joins the two cores
+        seeds, n = core_seeds(region, logits[1])
+        assert np.unique(seeds[seeds > 0]).size == want and seeds.max() <= n
+        pred = instances_from_logits(logits)
+        assert pred.max() == want
+    # switched off: one seed per connected core region
+    assert instances_from_logits(bridged_cores(0.5), split_cores=False).max() == 1
+
+
+def test_core_seeds_ignore_tiny_islands_and_keep_unsplit_regions_whole() -> None:
+    core = np.full((20, 30), -5.0)
+    core[2:8, 2:12] = 0.5  # a weak region with one strong island and a 1 px one
+    core[3:6, 3:6] = 3.0
+    core[4, 10] = 3.0
+    core[12:18, 15:25] = 2.0  # a second region, strong throughout
+    region = core > 0
+    seeds, n = core_seeds(region, core)
+    assert np.unique(seeds[seeds > 0]).size == 2 and seeds.max() <= n
+    # unsplit regions are seeded whole, not just their strong part
+    assert (seeds > 0).sum() == region.sum()
+    empty, n0 = core_seeds(np.zeros((5, 5), bool), np.zeros((5, 5)))
+    assert n0 == 0 and not empty.any()
 
 
 def test_foreground_without_core_is_kept_and_specks_are_dropped() -> None:
