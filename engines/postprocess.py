@@ -114,9 +114,13 @@ def seeded_labels(fg: np.ndarray, seeds: np.ndarray, n_seeds: int, core: np.ndar
 
 #: A core region is split into several seeds where it holds two or more islands of core logit above
 #: this, each of at least CORE_SPLIT_MIN_PX px: touching particles whose cores join only through a
-#: weak bridge. Chosen on the training splits and simulated validation frames (docs/model_card.md).
+#: weak bridge. Only on frames whose particles are small (area-weighted median equivalent diameter
+#: of the unsplit instances <= CORE_SPLIT_MAX_DIAMETER_PX): the cores of large particles hold
+#: texture islands. Chosen on the training splits and simulated validation frames
+#: (docs/model_card.md).
 CORE_SPLIT_LOGIT = 1.0
 CORE_SPLIT_MIN_PX = 2
+CORE_SPLIT_MAX_DIAMETER_PX = 16.0
 
 
 def core_seeds(
@@ -171,7 +175,8 @@ def instances_from_logits(
     negated core logit grows the seeds over the foreground, so touching particles split where the
     core evidence is lowest; foreground blobs that no seed reaches become one instance each.
     Instances whose foreground logit never exceeds ``min_peak_logit``, or smaller than
-    ``min_area_px`` (px), are dropped. ``split_cores=False``: one seed per connected core region.
+    ``min_area_px`` (px), are dropped. With ``split_cores`` the seeds of frames of small particles
+    are split (see :data:`CORE_SPLIT_MAX_DIAMETER_PX`); ``False``: one seed per core region.
     """
     if logits.ndim != 3 or logits.shape[0] != 2:
         raise ValueError(f"expected logits of shape (2, H, W), got {logits.shape}")
@@ -179,12 +184,33 @@ def instances_from_logits(
     if not fg.any():
         return np.zeros(fg.shape, dtype=np.int32)
     core_region = fg & (logits[1] > 0)
-    if split_cores:
-        seeds, n_seeds = core_seeds(core_region, logits[1])
-    else:
-        seeds, n_seeds = ndi.label(core_region, structure=np.ones((3, 3), dtype=bool))
+    seeds, n_seeds = ndi.label(core_region, structure=np.ones((3, 3), dtype=bool))
+    labels = _grown(fg, seeds, n_seeds, logits, min_area_px, min_peak_logit)
+    if not split_cores or not _small_particles(labels):
+        return labels
+    split_seeds, n_split = core_seeds(core_region, logits[1])
+    if n_split == n_seeds:  # no region split
+        return labels
+    return _grown(fg, split_seeds, n_split, logits, min_area_px, min_peak_logit)
+
+
+def _grown(
+    fg: np.ndarray,
+    seeds: np.ndarray,
+    n_seeds: int,
+    logits: np.ndarray,
+    min_area_px: int,
+    min_peak_logit: float,
+) -> np.ndarray:
+    """Return the instances grown from ``seeds`` over ``fg``, faint and small ones dropped."""
     labels = seeded_labels(fg, seeds, n_seeds, logits[1])
     return relabel_without_small(drop_faint(labels, logits[0], min_peak_logit), min_area_px)
+
+
+def _small_particles(labels: np.ndarray) -> bool:
+    """Return whether the frame's instances are small enough for core splitting."""
+    areas = np.bincount(labels.ravel())[1:]
+    return 0 < median_diameter_of_areas(areas) <= CORE_SPLIT_MAX_DIAMETER_PX
 
 
 #: Particle scale the network was trained for: equivalent diameters of ~5-40 px.

@@ -53,18 +53,22 @@ def test_logits_of_touching_discs_give_two_instances() -> None:
         assert overlap.max() / overlap.sum() > 0.9
 
 
-def bridged_cores(bridge_logit: float) -> np.ndarray:
-    """Logits of two touching discs whose cores (logit 4) join through a bridge of ``bridge_logit``."""
-    labels = two_touching_discs()
-    logits = np.where(labels > 0, 5.0, -5.0)[None].repeat(2, axis=0).astype(np.float32)
-    core = core_map(labels)
-    logits[1] = np.where(core, 4.0, -5.0)
-    logits[1, 18:23, 20:36] = np.maximum(logits[1, 18:23, 20:36], bridge_logit)
+def bridged_cores(bridge_logit: float, r: float = 4.0, gap: int = 7) -> np.ndarray:
+    """Logits of two touching discs of radius ``r`` px whose cores (logit 4) join through a bridge
+    of ``bridge_logit``."""
+    yy, xx = np.mgrid[:40, :60]
+    logits = np.full((2, 40, 60), -5.0, np.float32)
+    for cx in (20, 20 + gap):
+        disc = (yy - 20) ** 2 + (xx - cx) ** 2 <= r * r
+        logits[0][disc] = 5.0
+        logits[1][(yy - 20) ** 2 + (xx - cx) ** 2 <= (r / 2) ** 2] = 4.0
+    bridge = np.s_[19:22, 20 : 21 + gap]
+    logits[1][bridge] = np.maximum(logits[1][bridge], bridge_logit)
     return logits
 
 
-def test_a_weak_bridge_between_two_cores_still_gives_two_instances() -> None:
-    """The network's core output often joins touching particles through a thin weakly positive
+def test_a_weak_bridge_between_two_small_cores_still_gives_two_instances() -> None:
+    """The network's core output often joins touching small particles through a weakly positive
     bridge: each strong island then seeds its own particle (CORE_SPLIT_LOGIT 1)."""
     for bridge, want in ((0.5, 2), (3.0, 1)):
         logits = bridged_cores(bridge)
@@ -73,10 +77,19 @@ def test_a_weak_bridge_between_two_cores_still_gives_two_instances() -> None:
         assert n_regions == 1  # the bridge joins the two cores
         seeds, n = core_seeds(region, logits[1])
         assert np.unique(seeds[seeds > 0]).size == want and seeds.max() <= n
-        pred = instances_from_logits(logits)
-        assert pred.max() == want
+        assert instances_from_logits(logits).max() == want
     # switched off: one seed per connected core region
     assert instances_from_logits(bridged_cores(0.5), split_cores=False).max() == 1
+
+
+def test_cores_of_large_particles_are_not_split() -> None:
+    """Frames of large particles (median diameter > 16 px) keep one seed per core region: their
+    cores hold texture islands, not separate particles."""
+    large = bridged_cores(0.5, r=12.0, gap=20)
+    assert instances_from_logits(large).max() == 1
+    region = (large[0] > 0) & (large[1] > 0)
+    _, n = core_seeds(region, large[1])
+    assert n > 1  # the seeds alone would split it
 
 
 def test_core_seeds_ignore_tiny_islands_and_keep_unsplit_regions_whole() -> None:
