@@ -191,7 +191,17 @@ class FrameProcessor:
         integrator = self._integrators.get(frame.series)
         if integrator is None:
             integrator = self._integrators[frame.series] = FrameIntegrator(self.integration)
-        return integrator.add(image).image
+        try:
+            return integrator.add(image).image
+        except Exception as exc:  # keep serving: segment this frame as it came, start again
+            log.warning(
+                "frame integration failed on series %r seq %d (%s); frame used alone",
+                frame.series,
+                frame.seq,
+                exc,
+            )
+            integrator.reset()
+            return image
 
     def finish_batch(self, segmented: SegmentedBatch) -> list[FrameResult | FrameFailure]:
         """Return the result or the failure of each frame of ``segmented``, in input order: the

@@ -109,3 +109,18 @@ def test_shift_matches_scipy_linear_shift_with_nearest_edges() -> None:
         want = ndi.shift(image, (dy, dx), order=1, mode="nearest")
         np.testing.assert_allclose(shifted_px(image, dx, dy), want, atol=1e-5)
     assert shifted_px(image, 0.0, 0.0) is image
+
+
+def test_a_failing_integration_falls_back_to_the_frame_alone(monkeypatch) -> None:
+    frames, _ = drifting_frames(3)
+    processor = FrameProcessor(ClassicalEngine(), TrackerConfig(), IntegrationConfig(frames=2))
+    inputs = [FrameInput("s", i, 0.1 * i, f, pixel_size_nm=1.0) for i, f in enumerate(frames)]
+    processor.engine_input(inputs[0])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("phase correlation exploded")
+
+    monkeypatch.setattr("nanolive.stream.integrate.phase_drift", broken)
+    np.testing.assert_array_equal(processor.engine_input(inputs[1]), frames[1])
+    results = processor.process_batch(inputs[2:])
+    assert len(results) == 1 and results[0].seq == 2  # processed, not lost
