@@ -49,9 +49,10 @@ class EngineConfig:
         engines/postprocess.py: drop_relative_specks). The default 0.2 drops nothing on frames of
         particles of one size range, and drops a real nucleus 5x narrower than its neighbours.
     split_cores: neural engines split a core region into its strong islands (core logit > 1, each
-        >= 2 px) where touching particles' cores join through a weak bridge, so each particle of an
-        agglomerate gets its own seed (engines/postprocess.py: core_seeds; False = one seed per
-        connected core region).
+        >= 2 px) where touching particles' cores join through a weak bridge, on frames of small
+        particles, so each particle of an agglomerate gets its own seed (engines/postprocess.py:
+        core_seeds). Off by default: it also splits some single elongated particles, which on
+        videos of dispersed particles costs more false tracks than it gains (docs/model_card.md).
     """
 
     name: str = "onnx"
@@ -65,7 +66,7 @@ class EngineConfig:
     coarse_rescue: bool = True
     bin_factor: int = 1
     min_relative_diameter: float = 0.2
-    split_cores: bool = True
+    split_cores: bool = False
 
     def __post_init__(self) -> None:
         if self.contrast not in ("bright", "dark", "auto"):

@@ -102,10 +102,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="never replace an unsure native pass by a downscaled one (EngineConfig.coarse_rescue)",
     )
     e.add_argument(
-        "--no-split-cores",
+        "--split-cores",
         dest="split_cores",
-        action="store_false",
-        help="one seed per connected core region (EngineConfig.split_cores)",
+        action="store_true",
+        help="split touching small particles' weakly joined cores (EngineConfig.split_cores)",
     )
     e.add_argument(
         "--bin",

@@ -165,7 +165,7 @@ def instances_from_logits(
     logits: np.ndarray,
     min_area_px: int = 4,
     min_peak_logit: float = MIN_PEAK_LOGIT,
-    split_cores: bool = True,
+    split_cores: bool = False,
 ) -> np.ndarray:
     """Return int32 instance labels (H, W) from logits (2, H, W): foreground and core channels.
 

@@ -77,16 +77,16 @@ def test_a_weak_bridge_between_two_small_cores_still_gives_two_instances() -> No
         assert n_regions == 1  # the bridge joins the two cores
         seeds, n = core_seeds(region, logits[1])
         assert np.unique(seeds[seeds > 0]).size == want and seeds.max() <= n
-        assert instances_from_logits(logits).max() == want
-    # switched off: one seed per connected core region
-    assert instances_from_logits(bridged_cores(0.5), split_cores=False).max() == 1
+        assert instances_from_logits(logits, split_cores=True).max() == want
+    # off (the default): one seed per connected core region
+    assert instances_from_logits(bridged_cores(0.5)).max() == 1
 
 
 def test_cores_of_large_particles_are_not_split() -> None:
     """Frames of large particles (median diameter > 16 px) keep one seed per core region: their
     cores hold texture islands, not separate particles."""
     large = bridged_cores(0.5, r=12.0, gap=20)
-    assert instances_from_logits(large).max() == 1
+    assert instances_from_logits(large, split_cores=True).max() == 1
     region = (large[0] > 0) & (large[1] > 0)
     _, n = core_seeds(region, large[1])
     assert n > 1  # the seeds alone would split it

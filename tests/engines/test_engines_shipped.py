@@ -109,3 +109,18 @@ def test_shipped_model_on_a_held_out_real_bright_field_image() -> None:
 def test_classical_engine_still_works(frames) -> None:
     pred = create_engine(EngineConfig(name="classical")).segment(frames[0].image[None])
     assert pred.shape == (1, 512, 512) and pred.max() > 0
+
+
+def test_split_cores_separates_more_of_an_agglomerate() -> None:
+    """EngineConfig.split_cores reaches the post-processing: on an agglomerated simulated frame the
+    engine finds more particles at IoU 0.5 with it than without."""
+    from nanolive.engines.data import simulated_eval_set
+    from nanolive.engines.metrics import score_image
+
+    sample = simulated_eval_set(1000.0, 3)[2]  # HAADF, agglomerated
+    assert "agglomerated" in sample.name
+    found = {}
+    for split in (False, True):
+        engine = create_engine(EngineConfig(name="onnx", threads=1, split_cores=split))
+        found[split] = score_image(sample.labels, engine.segment(sample.image[None])[0]).inst50.tp
+    assert found[True] > found[False]
