@@ -395,20 +395,13 @@ def simulated_eval_set(dose_e_per_px: float, n_frames: int, seed: int = 0) -> li
     """Return the simulated hold-out at one dose: 512x512 frames of :func:`eval_sim_config`, with
     seeds reserved for evaluation (:func:`eval_sim_seed`) and each particle's ideal SNR."""
     from nanolive.sim import simulate_image
-    from nanolive.sim.detectability import particle_snr
+    from nanolive.sim.detectability import frame_snr
 
     out = []
     for i in range(n_frames):
         config = eval_sim_config(dose_e_per_px, i)
         frame = simulate_image(config, eval_sim_seed(i, seed))
         name = f"sim-{config.mode}-{config.arrangement}-dose{dose_e_per_px:g}-{i}"
-        labels = frame.labels.astype(np.int32)
-        _, snr = particle_snr(
-            frame.clean,
-            labels,
-            config.gain_counts_per_e,
-            config.offset_counts,
-            config.read_noise_counts,
-        )
-        out.append(Sample(name, "sim", frame.image, labels, snr=snr))
+        _, snr = frame_snr(frame, config)
+        out.append(Sample(name, "sim", frame.image, frame.labels.astype(np.int32), snr=snr))
     return out

@@ -215,12 +215,11 @@ def score_image(
 
 
 def visible_counts(truth_snr: np.ndarray, pairs: list[tuple[int, int]]) -> InstanceCounts:
-    """Return (found, 0, missed) over the true instances whose SNR reaches the Rose criterion; an
-    instance without a measurable SNR (NaN: no free background around it) counts as visible."""
-    from nanolive.sim.detectability import ROSE_SNR
+    """Return (found, 0, missed) over the true instances that reach the Rose criterion
+    (``nanolive.sim.detectability.is_visible``)."""
+    from nanolive.sim.detectability import is_visible
 
-    snr = np.asarray(truth_snr, dtype=float)
-    visible = np.isnan(snr) | (snr >= ROSE_SNR)
+    visible = is_visible(truth_snr)
     found = sum(1 for a, _ in pairs if visible[a])
     return InstanceCounts(found, 0, int(np.count_nonzero(visible)) - found)
 

@@ -65,6 +65,18 @@ def particle_snr(
     return ids, snr
 
 
+def frame_snr(frame, config) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001 (SimFrame, SimConfig)
+    """Return (ids, snr) of a simulated frame's true particles (:func:`particle_snr` with the
+    frame's noise-free image and the noise parameters of the config that made it)."""
+    return particle_snr(
+        frame.clean,
+        frame.labels,
+        config.gain_counts_per_e,
+        config.offset_counts,
+        config.read_noise_counts,
+    )
+
+
 def _padded(sl: tuple[slice, slice], pad: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
     """Return the slices grown by ``pad`` px on every side, clipped to the frame."""
     return tuple(
@@ -92,8 +104,14 @@ def _window_snr(
     return float(np.sqrt(np.sum(delta * delta / var)))
 
 
+def is_visible(snr: np.ndarray, threshold: float = ROSE_SNR) -> np.ndarray:
+    """Return bool per particle: SNR at or above ``threshold``, or not measurable (NaN: no free
+    background around it), which counts as visible so that shares stay upper bounds."""
+    snr = np.asarray(snr, dtype=float)
+    return np.isnan(snr) | (snr >= threshold)
+
+
 def visible_fraction(snr: np.ndarray, threshold: float = ROSE_SNR) -> float:
-    """Return the share of particles with an assessable SNR at or above ``threshold`` (0..1;
-    NaN when none is assessable): the recall an ideal single-frame detector can reach."""
-    finite = snr[np.isfinite(snr)]
-    return float(np.mean(finite >= threshold)) if finite.size else float("nan")
+    """Return the share of particles that are visible (:func:`is_visible`; 0..1, NaN when there is
+    none): about the most an ideal single-frame detector can find."""
+    return float(np.mean(is_visible(snr, threshold))) if np.size(snr) else float("nan")

@@ -309,20 +309,10 @@ def visible_share(frames: Sequence, sim_config) -> float:  # noqa: ANN001 (SimFr
     """Return the share of true particle points, over all frames, at or above the Rose criterion
     (ideal SNR >= 5, ``nanolive.sim.detectability``; unmeasurable ones count as visible): about the
     most a detector working frame by frame can find, so a bound on its recall and MOTA."""
-    from nanolive.sim.detectability import ROSE_SNR, particle_snr
+    from nanolive.sim.detectability import frame_snr, visible_fraction
 
-    n_visible = n_true = 0
-    for fr in frames:
-        _, snr = particle_snr(
-            fr.clean,
-            fr.labels,
-            sim_config.gain_counts_per_e,
-            sim_config.offset_counts,
-            sim_config.read_noise_counts,
-        )
-        n_visible += int(np.count_nonzero(np.isnan(snr) | (snr >= ROSE_SNR)))
-        n_true += snr.size
-    return n_visible / n_true if n_true else float("nan")
+    snrs = [frame_snr(fr, sim_config)[1] for fr in frames]
+    return visible_fraction(np.concatenate(snrs)) if snrs else float("nan")
 
 
 def with_coasting_scores(

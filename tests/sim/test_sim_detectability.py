@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from nanolive.sim import SimConfig, simulate_image
-from nanolive.sim.detectability import ROSE_SNR, particle_snr, visible_fraction
+from nanolive.sim.detectability import ROSE_SNR, frame_snr, particle_snr, visible_fraction
 
 
 def disc(shape: tuple[int, int], cy: int, cx: int, r: float) -> np.ndarray:
@@ -68,8 +68,10 @@ def test_particle_without_free_background_is_nan_and_not_counted() -> None:
     clean = np.full((40, 40), 10.0)
     ids, snr = particle_snr(clean, labels)
     assert list(ids) == [1, 2] and np.isnan(snr).all()
-    assert np.isnan(visible_fraction(snr))
-    assert visible_fraction(np.array([np.nan, 2.0, 6.0, 5.0])) == pytest.approx(2 / 3)
+    # unmeasurable counts as visible: the shares stay upper bounds
+    assert visible_fraction(snr) == 1.0
+    assert visible_fraction(np.array([np.nan, 2.0, 6.0, 5.0])) == pytest.approx(3 / 4)
+    assert np.isnan(visible_fraction(np.array([])))
 
 
 def test_empty_and_mismatched_inputs() -> None:
@@ -84,9 +86,7 @@ def test_simulated_frame_small_particles_fade_first_as_the_dose_falls() -> None:
     fractions, snrs = [], []
     for dose in (10.0, 100.0, 1000.0):
         frame = simulate_image(replace(config, dose_e_per_px=dose), seed=3)
-        ids, snr = particle_snr(
-            frame.clean, frame.labels, config.gain_counts_per_e, 0.0, config.read_noise_counts
-        )
+        ids, snr = frame_snr(frame, config)
         fractions.append(visible_fraction(snr))
         snrs.append(snr)
     # the same scene at every dose: SNR ~ sqrt(dose) (read noise 0.5 counts hardly matters)
