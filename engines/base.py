@@ -50,9 +50,10 @@ class EngineConfig:
         particles of one size range, and drops a real nucleus 5x narrower than its neighbours.
     split_cores: neural engines split a core region into its strong islands (core logit > 1, each
         >= 2 px) where touching particles' cores join through a weak bridge, on frames of small
-        particles, so each particle of an agglomerate gets its own seed (engines/postprocess.py:
-        core_seeds). Off by default: it also splits some single elongated particles, which on
-        videos of dispersed particles costs more false tracks than it gains (docs/model_card.md).
+        particles and where the unsplit outline is waisted (solidity < 0.9), so each particle of an
+        agglomerate gets its own seed (engines/postprocess.py: core_seeds, convex_kept_whole). Off
+        by default: on videos of dispersed particles its splits flicker and cost more false tracks
+        than they gain (docs/model_card.md).
     """
 
     name: str = "onnx"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.morphology import convex_hull_image
 from skimage.segmentation import watershed
 
 NORM_PERCENTILES: tuple[float, float] = (0.5, 99.5)
@@ -121,6 +122,8 @@ def seeded_labels(fg: np.ndarray, seeds: np.ndarray, n_seeds: int, core: np.ndar
 CORE_SPLIT_LOGIT = 1.0
 CORE_SPLIT_MIN_PX = 2
 CORE_SPLIT_MAX_DIAMETER_PX = 16.0
+#: ... and only where the unsplit instance is not convex (solidity below this).
+CORE_SPLIT_MAX_SOLIDITY = 0.9
 
 
 def core_seeds(
@@ -191,7 +194,32 @@ def instances_from_logits(
     split_seeds, n_split = core_seeds(core_region, logits[1])
     if n_split == n_seeds:  # no region split
         return labels
-    return _grown(fg, split_seeds, n_split, logits, min_area_px, min_peak_logit)
+    split = _grown(fg, split_seeds, n_split, logits, min_area_px, min_peak_logit)
+    return convex_kept_whole(labels, split, CORE_SPLIT_MAX_SOLIDITY)
+
+
+def convex_kept_whole(whole: np.ndarray, split: np.ndarray, max_solidity: float) -> np.ndarray:
+    """Return int32 labels: ``split`` (instances after core splitting), except that every instance
+    of ``whole`` (before splitting) that ``split`` divides but whose solidity (area / convex hull
+    area) is at least ``max_solidity`` is kept whole: two touching round particles make a waisted,
+    non-convex outline; a single rod or ellipsoid whose core has two islands does not."""
+    both = (whole > 0) & (split > 0)
+    stride = np.int64(split.max()) + 1
+    pairs = np.unique(whole[both].astype(np.int64) * stride + split[both])
+    owners, pieces = np.unique(pairs // stride, return_counts=True)
+    divided = owners[pieces >= 2]
+    if divided.size == 0:
+        return split
+    out = split.astype(np.int32, copy=True)
+    boxes = ndi.find_objects(whole)
+    next_id = int(stride)
+    for w in divided:
+        box = boxes[w - 1]
+        mask = whole[box] == w
+        if np.count_nonzero(mask) >= max_solidity * np.count_nonzero(convex_hull_image(mask)):
+            out[box][mask] = next_id
+            next_id += 1
+    return relabel_without_small(out, 1)
 
 
 def _grown(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from nanolive.engines.postprocess import (
+    convex_kept_whole,
     core_seeds,
     instances_from_logits,
     native_is_unsure,
@@ -90,6 +91,24 @@ def test_cores_of_large_particles_are_not_split() -> None:
     region = (large[0] > 0) & (large[1] > 0)
     _, n = core_seeds(region, large[1])
     assert n > 1  # the seeds alone would split it
+
+
+def test_a_split_is_kept_only_where_the_outline_is_waisted() -> None:
+    """Two touching discs (a waisted outline) stay split; a single ellipse cut in two is kept
+    whole (its outline is convex)."""
+    yy, xx = np.mgrid[:40, :80]
+    pair = ((yy - 20) ** 2 + (xx - 15) ** 2 <= 36) | ((yy - 20) ** 2 + (xx - 26) ** 2 <= 36)
+    ellipse = ((yy - 20) / 5.0) ** 2 + ((xx - 60) / 12.0) ** 2 <= 1
+    whole = pair.astype(np.int32) + 2 * ellipse.astype(np.int32)
+    split = np.where(pair, np.where(xx < 21, 1, 2), 0) + np.where(
+        ellipse, np.where(xx < 60, 3, 4), 0
+    )
+    out = convex_kept_whole(whole, split.astype(np.int32), 0.9)
+    assert len(np.unique(out[pair])) == 2  # the pair stays two particles
+    assert len(np.unique(out[ellipse])) == 1  # the ellipse is one again
+    assert out.max() == 3 and (out > 0).sum() == (whole > 0).sum()
+    # nothing divided: the split labels come back as they are
+    np.testing.assert_array_equal(convex_kept_whole(whole, whole, 0.9), whole)
 
 
 def test_core_seeds_ignore_tiny_islands_and_keep_unsplit_regions_whole() -> None:
