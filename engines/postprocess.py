@@ -127,20 +127,22 @@ CORE_SPLIT_MAX_SOLIDITY = 0.9
 
 
 def core_seeds(
-    core_region: np.ndarray,
+    regions: np.ndarray,
+    n_regions: int,
     core_logit: np.ndarray,
     split_logit: float = CORE_SPLIT_LOGIT,
     min_island_px: int = CORE_SPLIT_MIN_PX,
 ) -> tuple[np.ndarray, int]:
-    """Return (seeds, n): int32 seed labels of the core pixels ``core_region`` (bool), ids in 1..n
-    (not every id need be used: :func:`seeded_labels` accepts gaps).
+    """Return (seeds, n): int32 seed labels of the 8-connected core regions ``regions`` (labels
+    1..n_regions, as ``ndi.label`` gives them), ids in 1..n (not every id need be used:
+    :func:`seeded_labels` accepts gaps).
 
-    Each 8-connected core region is one seed, unless it holds two or more islands where
-    ``core_logit`` > ``split_logit`` of at least ``min_island_px`` px each: then each such island is
-    a seed (the rest of the region is left to the watershed that grows the seeds).
+    Each core region is one seed, unless it holds two or more islands where ``core_logit`` >
+    ``split_logit`` of at least ``min_island_px`` px each: then each such island is a seed (the rest
+    of the region is left to the watershed that grows the seeds).
     """
+    core_region = regions > 0
     eight = np.ones((3, 3), dtype=bool)
-    regions, n_regions = ndi.label(core_region, structure=eight)
     islands, n_islands = ndi.label(core_region & (core_logit > split_logit), structure=eight)
     if n_islands < 2:
         return regions, n_regions
@@ -191,7 +193,7 @@ def instances_from_logits(
     labels = _grown(fg, seeds, n_seeds, logits, min_area_px, min_peak_logit)
     if not split_cores or not _small_particles(labels):
         return labels
-    split_seeds, n_split = core_seeds(core_region, logits[1])
+    split_seeds, n_split = core_seeds(seeds, n_seeds, logits[1])
     if n_split == n_seeds:  # no region split
         return labels
     split = _grown(fg, split_seeds, n_split, logits, min_area_px, min_peak_logit)

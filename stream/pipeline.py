@@ -178,7 +178,7 @@ class FrameProcessor:
         keeps each series' frame integration, :class:`IntegrationConfig`)."""
         t0 = time.perf_counter()
         images = [self.engine_input(f) for f in frames]
-        labels, failures, _ = self._segment(frames, images)
+        labels, failures = self._segment(frames, images)
         seconds = (time.perf_counter() - t0) / max(1, len(frames))  # input preparation included
         return SegmentedBatch(tuple(frames), labels, failures, seconds)
 
@@ -285,14 +285,13 @@ class FrameProcessor:
 
     def _segment(
         self, frames: Sequence[FrameInput], images: Sequence[np.ndarray]
-    ) -> tuple[list[np.ndarray], list[FrameFailure | None], float]:
-        """Return per-frame labels, per-frame failure (None = fine) and seconds per frame of the
-        engine on ``images`` (the engine inputs of ``frames``)."""
-        t0 = time.perf_counter()
+    ) -> tuple[list[np.ndarray], list[FrameFailure | None]]:
+        """Return per-frame labels and per-frame failure (None = fine) of the engine on ``images``
+        (the engine inputs of ``frames``)."""
         stack = np.stack(images).astype(np.float32)
         try:
             labels = self._checked_segment(stack)
-            return list(labels), [None] * len(frames), (time.perf_counter() - t0) / len(frames)
+            return list(labels), [None] * len(frames)
         except Exception as exc:
             if len(frames) == 1:
                 frame = frames[0]
@@ -304,15 +303,15 @@ class FrameProcessor:
                     exc,
                 )
                 failure = FrameFailure(frame, "engine_error", f"{type(exc).__name__}: {exc}")
-                return [np.zeros(frame.shape, np.int32)], [failure], time.perf_counter() - t0
+                return [np.zeros(frame.shape, np.int32)], [failure]
         # The batch failed: retry frame by frame so only the failing frames are lost.
         out: list[np.ndarray] = []
         failures: list[FrameFailure | None] = []
         for frame, image in zip(frames, images, strict=True):
-            lab, fail, _ = self._segment([frame], [image])
+            lab, fail = self._segment([frame], [image])
             out.extend(lab)
             failures.extend(fail)
-        return out, failures, (time.perf_counter() - t0) / len(frames)
+        return out, failures
 
     def _checked_segment(self, stack: np.ndarray) -> np.ndarray:
         labels = np.asarray(self.engine.segment(stack))

@@ -229,7 +229,7 @@ def chain_summary(
 
     if not seeds:
         return []
-    counts = sorted({k for k in integrate if k > 1})
+    integrated = any(k > 1 for k in integrate)
     integration = (
         [
             "",
@@ -242,7 +242,7 @@ def chain_summary(
             " scores localisation, falls. Where one frame already shows the particles (300 e/px"
             " here) integration gains nothing.",
         ]
-        if counts
+        if integrated
         else []
     )
     is_default = engine_config.name == EngineConfig().name

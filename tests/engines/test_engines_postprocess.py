@@ -74,9 +74,9 @@ def test_a_weak_bridge_between_two_small_cores_still_gives_two_instances() -> No
     for bridge, want in ((0.5, 2), (3.0, 1)):
         logits = bridged_cores(bridge)
         region = (logits[0] > 0) & (logits[1] > 0)
-        _, n_regions = ndi.label(region, structure=np.ones((3, 3), bool))
+        regions, n_regions = ndi.label(region, structure=np.ones((3, 3), bool))
         assert n_regions == 1  # the bridge joins the two cores
-        seeds, n = core_seeds(region, logits[1])
+        seeds, n = core_seeds(regions, n_regions, logits[1])
         assert np.unique(seeds[seeds > 0]).size == want and seeds.max() <= n
         assert instances_from_logits(logits, split_cores=True).max() == want
     # off (the default): one seed per connected core region
@@ -89,7 +89,7 @@ def test_cores_of_large_particles_are_not_split() -> None:
     large = bridged_cores(0.5, r=12.0, gap=20)
     assert instances_from_logits(large, split_cores=True).max() == 1
     region = (large[0] > 0) & (large[1] > 0)
-    _, n = core_seeds(region, large[1])
+    _, n = core_seeds(*ndi.label(region, structure=np.ones((3, 3), bool)), large[1])
     assert n > 1  # the seeds alone would split it
 
 
@@ -118,11 +118,11 @@ def test_core_seeds_ignore_tiny_islands_and_keep_unsplit_regions_whole() -> None
     core[4, 10] = 3.0
     core[12:18, 15:25] = 2.0  # a second region, strong throughout
     region = core > 0
-    seeds, n = core_seeds(region, core)
+    seeds, n = core_seeds(*ndi.label(region, structure=np.ones((3, 3), bool)), core)
     assert np.unique(seeds[seeds > 0]).size == 2 and seeds.max() <= n
     # unsplit regions are seeded whole, not just their strong part
     assert (seeds > 0).sum() == region.sum()
-    empty, n0 = core_seeds(np.zeros((5, 5), bool), np.zeros((5, 5)))
+    empty, n0 = core_seeds(np.zeros((5, 5), np.int32), 0, np.zeros((5, 5)))
     assert n0 == 0 and not empty.any()
 
 
