@@ -1,7 +1,8 @@
 """`nanolive analyze`: the live pipeline's per-frame core run over files, writing the contract tables.
 
-Each input file is one source: a stack (3-D) is a video analysed as one series (one tracker), a 2-D
-image is analysed on its own. Output in DIR (see :mod:`nanolive.stream.record` for the columns):
+Each input is one source: a stack (3-D), a video file or a folder of images (an image sequence) is a
+video analysed as one series (one tracker), a 2-D image is analysed on its own. With
+``AnalyzeOptions.sequence`` all inputs together are one image sequence, in natural order. Output in DIR (see :mod:`nanolive.stream.record` for the columns):
 particles.csv, frames.csv, events.csv and, with ``save_labels``, labels/<input stem>.tif.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from nanolive.engines.base import Engine
 from nanolive.trackers import TrackerConfig
 
-from .files import ImageSource, read_image_file
+from .files import ImageSource, natural_key, read_image_file, read_image_sequence
 from .integrate import IntegrationConfig
 from .pipeline import FrameFailure, FrameInput, FrameProcessor, process_frames
 from .record import SessionRecorder
@@ -34,7 +35,9 @@ class AnalyzeOptions:
 
     pixel_size_nm / frame_interval_s: override the calibration found in the files (nm per px, s);
     save_labels: write labels/<input stem>.tif; max_batch: frames per engine call; progress: show a
-    progress bar on long inputs (None = when stderr is a terminal).
+    progress bar on long inputs (None = when stderr is a terminal); sequence: the inputs are the
+    frames of one video (2-D images, natural order of their names), named after the folder of the
+    first one.
     """
 
     pixel_size_nm: float | None = None
@@ -42,6 +45,7 @@ class AnalyzeOptions:
     save_labels: bool = False
     max_batch: int = 4
     progress: bool | None = None
+    sequence: bool = False
 
     def __post_init__(self) -> None:
         if self.pixel_size_nm is not None and not self.pixel_size_nm > 0:
@@ -54,20 +58,23 @@ class AnalyzeOptions:
 
 @dataclass(frozen=True)
 class AnalyzeSummary:
-    """What a run did: files, frames analysed, particles found, frames that failed (by reason)."""
+    """What a run did: sources (files, folders or one sequence), frames analysed, particles found,
+    frames that failed (by reason), and for each image sequence its files in frame order."""
 
-    files: int
+    sources: int
     frames: int
     particles: int
     failures: dict[str, int]
+    sequences: dict[str, list[str]]
 
     def as_dict(self) -> dict[str, object]:
         """Return the summary as plain data."""
         return {
-            "files": self.files,
+            "sources": self.sources,
             "frames": self.frames,
             "particles": self.particles,
             "failures": dict(self.failures),
+            "sequences": {k: list(v) for k, v in self.sequences.items()},
         }
 
 
@@ -79,6 +86,16 @@ def check_unique_stems(paths: Sequence[Path]) -> None:
         if other is not None and other != p:
             raise ValueError(f"inputs {other} and {p} share the stem {p.stem!r}; rename one")
         seen[p.stem] = p
+
+
+def read_sources(inputs: Sequence[Path], sequence: bool) -> list[ImageSource]:
+    """Return the sources of ``inputs``: one per input, or one image sequence of all of them."""
+    if sequence:
+        files = sorted(inputs, key=natural_key)
+        folder = files[0].resolve().parent
+        return [read_image_sequence(files, folder)]
+    check_unique_stems(inputs)
+    return [read_image_file(p) for p in inputs]
 
 
 def frame_inputs(source: ImageSource, options: AnalyzeOptions) -> Iterator[FrameInput]:
@@ -109,8 +126,7 @@ def analyze_paths(
     inputs = [Path(p) for p in paths]
     if not inputs:
         raise ValueError("no input files given")
-    check_unique_stems(inputs)
-    sources = [read_image_file(p) for p in inputs]  # fail early, before writing anything
+    sources = read_sources(inputs, options.sequence)  # fail early, before writing anything
     out = Path(out_dir)
     recorder = SessionRecorder(out, save_labels=options.save_labels)
     total = sum(len(s.frames) for s in sources)
@@ -144,7 +160,8 @@ def analyze_paths(
     finally:
         bar.close()
         recorder.close()
-    summary = AnalyzeSummary(len(sources), frames, particles, failures)
+    sequences = {s.name: list(s.frame_files) for s in sources if s.frame_files}
+    summary = AnalyzeSummary(len(sources), frames, particles, failures, sequences)
     (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2))
     return summary
 

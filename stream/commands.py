@@ -183,7 +183,9 @@ def add_acquire(subparsers: argparse._SubParsersAction) -> None:
         "--fps", type=float, default=10.0, help="frames per second (0 = as fast as accepted)"
     )
     p.add_argument(
-        "--file", metavar="PATH", help="send this file's frames (TIFF, NPY, DM3/DM4, ...)"
+        "--file",
+        metavar="PATH",
+        help="send this file's frames (TIFF, NPY, DM3/DM4, MP4, ...) or a folder of images",
     )
     p.add_argument("--repeat", type=int, default=1, help="send the file this many times")
     p.add_argument("--frames", type=int, default=100, help="simulated frames to send")
@@ -267,11 +269,20 @@ def add_analyze(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "analyze",
         help="run the pipeline on image files and write particles/frames/events tables",
-        description="Analyse images and stacks (PNG/JPEG, TIFF, multi-page TIFF, NPY, DM3/DM4, "
-        "EMD, HSPY, MRC) with the live pipeline's per-frame core. Writes DIR/particles.csv, "
-        "DIR/frames.csv, DIR/events.csv (and DIR/labels/<stem>.tif with --save-labels).",
+        description="Analyse images and stacks (PNG/JPEG/GIF, TIFF, multi-page TIFF, NPY, "
+        "DM3/DM4, EMD, HSPY, MRC), videos (MP4/AVI/MOV/MKV/WEBM) and image sequences (a folder of "
+        "images, or --sequence) with the live pipeline's per-frame core; a stack, video or "
+        "sequence is tracked as one series. Writes DIR/particles.csv, DIR/frames.csv, "
+        "DIR/events.csv, DIR/summary.json (and DIR/labels/<stem>.tif with --save-labels).",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or stack files")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image, stack or video files, or folders"
+    )
+    p.add_argument(
+        "--sequence",
+        action="store_true",
+        help="the inputs are the frames of one video (natural order of their names)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--pixel-size-nm", type=float, help="pixel size (nm); overrides the files")
     p.add_argument("--frame-interval-s", type=float, help="frame interval (s); overrides the files")
@@ -299,6 +310,7 @@ def analyze_command(args: argparse.Namespace) -> int:
             save_labels=args.save_labels,
             max_batch=config.batching.max_batch,
             progress=False if args.no_progress else None,
+            sequence=args.sequence,
         )
         for path in args.inputs:  # fail on a bad path before loading an engine
             check_input_path(path)
@@ -310,7 +322,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         return fail(str(exc))
     failed = sum(summary.failures.values())
     print(
-        f"nanolive analyze: {summary.files} file(s), {summary.frames} frame(s), "
+        f"nanolive analyze: {summary.sources} source(s), {summary.frames} frame(s), "
         f"{summary.particles} particle(s) -> {args.out}"
         + (f"; {failed} frame(s) failed: {summary.failures}" if failed else "")
     )

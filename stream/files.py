@@ -1,14 +1,20 @@
 """Readers for image files: frames (N, rows, cols) plus the pixel size and frame interval when known.
 
-Formats: PNG/JPEG/BMP (colour -> grey by luminance), TIFF and multi-page TIFF (ImageJ/resolution tags
-give the pixel size), NPY, and the microscope formats DM3/DM4/EMD/HSPY/MRC through rosettasciio (axis
-scales give the pixel size and, for a time axis, the frame interval). A 2-D image is one frame; a 3-D
-array is a video (frames along the first axis).
+Formats: PNG/JPEG/BMP/GIF (colour -> grey by luminance; an animated GIF is a video), TIFF and
+multi-page TIFF (ImageJ/resolution tags give the pixel size), NPY, the microscope formats
+DM3/DM4/EMD/HSPY/MRC through rosettasciio (axis scales give the pixel size and, for a time axis, the
+frame interval), and video files MP4/AVI/MOV/MKV/WEBM through PyAV (the stream's frame rate gives the
+frame interval; frames are decoded to 8-bit luminance). A 2-D image is one frame; a 3-D array is a
+video (frames along the first axis). A folder of 2-D images, or a list of them read with
+:func:`read_image_sequence`, is one video whose frames are the files in natural order
+(``frame_2`` before ``frame_10``), as exported image sequences are named.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +32,12 @@ RSCIIO_READERS = {
     ".hspy": "rsciio.hspy",
     ".mrc": "rsciio.mrc",
 }
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 SUPPORTED_SUFFIXES: tuple[str, ...] = (
+    PLAIN_IMAGE_SUFFIXES + TIFF_SUFFIXES + (".npy",) + tuple(RSCIIO_READERS) + VIDEO_SUFFIXES
+)
+#: What a folder (an image sequence) may hold: one 2-D image per file.
+SEQUENCE_SUFFIXES: tuple[str, ...] = (
     PLAIN_IMAGE_SUFFIXES + TIFF_SUFFIXES + (".npy",) + tuple(RSCIIO_READERS)
 )
 
@@ -53,11 +64,13 @@ S_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
 
 @dataclass(frozen=True)
 class ImageSource:
-    """The frames of one input file.
+    """The frames of one input file, or of one image sequence.
 
     frames: (N, rows, cols) in the file's numeric dtype (grey); is_stack: True for a video (3-D data,
-    frames analysed as one series), False for a single image; pixel_size_nm: nm per px or None;
-    frame_interval_s: s between frames or None.
+    a video file or an image sequence: frames analysed as one series), False for a single image;
+    pixel_size_nm: nm per px or None; frame_interval_s: s between frames or None; frame_files: for an
+    image sequence, the file name of each frame (empty otherwise); path: the file, or the folder of
+    a sequence.
     """
 
     path: Path
@@ -65,6 +78,7 @@ class ImageSource:
     is_stack: bool
     pixel_size_nm: float | None = None
     frame_interval_s: float | None = None
+    frame_files: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -73,11 +87,17 @@ class ImageSource:
 
 
 def read_image_file(path: str | Path) -> ImageSource:
-    """Return the frames of ``path``; raise ValueError for unsupported or unusable content."""
+    """Return the frames of ``path`` (a file, or a folder = an image sequence); raise ValueError for
+    unsupported or unusable content."""
     p = check_input_path(path)
+    if p.is_dir():
+        return read_image_sequence(sequence_files(p), p)
     suffix = p.suffix.lower()
     if suffix in PLAIN_IMAGE_SUFFIXES:
         return source_from_array(p, read_plain_image(p), None, None)
+    if suffix in VIDEO_SUFFIXES:
+        data, interval = read_video(p)
+        return source_from_array(p, data, None, interval)
     if suffix in TIFF_SUFFIXES:
         data, pixel_nm, interval = read_tiff(p)
         return source_from_array(p, data, pixel_nm, interval)
@@ -92,8 +112,12 @@ def read_image_file(path: str | Path) -> ImageSource:
 
 
 def check_input_path(path: str | Path) -> Path:
-    """Return ``path`` if it is an existing file of a supported type; raise ValueError otherwise."""
+    """Return ``path`` if it is an existing file of a supported type or a folder holding image
+    files; raise ValueError otherwise."""
     p = Path(path)
+    if p.is_dir():
+        sequence_files(p)  # raises when the folder holds no image
+        return p
     if not p.is_file():
         raise ValueError(f"{p}: no such file")
     if p.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -102,6 +126,75 @@ def check_input_path(path: str | Path) -> Path:
             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
     return p
+
+
+def natural_key(path: Path) -> tuple[object, ...]:
+    """Return a sort key that orders names with numbers by value (``f2`` before ``f10``)."""
+    parts = re.split(r"(\d+)", path.name.lower())
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in parts)
+
+
+def sequence_files(folder: Path) -> list[Path]:
+    """Return the image files of ``folder`` (not its sub-folders) in natural order; raise ValueError
+    when there is none."""
+    files = sorted(
+        (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in SEQUENCE_SUFFIXES),
+        key=natural_key,
+    )
+    if not files:
+        raise ValueError(
+            f"{folder}: the folder holds no image file ({', '.join(SEQUENCE_SUFFIXES)})"
+        )
+    return files
+
+
+def read_image_sequence(paths: Sequence[str | Path], name: str | Path) -> ImageSource:
+    """Return the 2-D images ``paths``, in the order given, as one video named ``name`` (its
+    ``path``: a folder, or any name for the tables). Every file must hold one frame of the same
+    shape; the pixel size is kept when all files agree on it. Raises ValueError otherwise."""
+    if not paths:
+        raise ValueError(f"{name}: an image sequence needs at least one file")
+    frames: list[np.ndarray] = []
+    pixel_sizes: set[float | None] = set()
+    first = Path(paths[0])
+    for path in paths:
+        source = read_image_file(path)
+        if source.is_stack:
+            raise ValueError(
+                f"{source.path}: holds {len(source.frames)} frames; an image sequence takes one "
+                "image per file (analyse a stack on its own)"
+            )
+        if frames and source.frames.shape[1:] != frames[0].shape:
+            raise ValueError(
+                f"{source.path}: frame shape {source.frames.shape[1:]} differs from "
+                f"{frames[0].shape} of {first.name}"
+            )
+        frames.append(source.frames[0])
+        pixel_sizes.add(source.pixel_size_nm)
+    if len(pixel_sizes) > 1:
+        log.warning("%s: the files disagree on the pixel size %s; none is used", name, pixel_sizes)
+    pixel = pixel_sizes.pop() if len(pixel_sizes) == 1 else None
+    names = tuple(Path(p).name for p in paths)
+    return ImageSource(Path(name), np.stack(frames), True, pixel, None, names)
+
+
+def read_video(path: Path) -> tuple[np.ndarray, float | None]:
+    """Return (frames as 8-bit luminance (N, rows, cols), s per frame or None) of a video file."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ValueError(f"{path}: the file holds no video stream")
+            stream = container.streams.video[0]
+            frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
+            rate = stream.average_rate or stream.guessed_rate
+    except av.FFmpegError as exc:
+        raise ValueError(f"{path}: cannot decode the video: {exc}") from exc
+    if not frames:
+        raise ValueError(f"{path}: the video holds no frame")
+    interval = 1.0 / float(rate) if rate else None
+    return np.stack(frames), interval
 
 
 def source_from_array(
@@ -135,11 +228,14 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 
 def read_plain_image(path: Path) -> np.ndarray:
-    """Return the grey pixels of a PNG/JPEG/BMP/GIF (first frame of an animation)."""
+    """Return the grey pixels of a PNG/JPEG/BMP/GIF: (rows, cols), or (N, rows, cols) for an
+    animated GIF of more than one frame."""
     import imageio.v3 as iio
 
-    image = np.asarray(iio.imread(path, index=0))
-    return to_grey(image)
+    if path.suffix.lower() == ".gif":  # imageio gives (N, rows, cols, colour) for any GIF
+        frames = np.stack([to_grey(f) for f in np.asarray(iio.imread(path, index=None))])
+        return frames if len(frames) > 1 else frames[0]
+    return to_grey(np.asarray(iio.imread(path, index=0)))
 
 
 def read_tiff(path: Path) -> tuple[np.ndarray, float | None, float | None]:

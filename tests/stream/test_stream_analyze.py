@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -166,3 +167,109 @@ def test_mrc_stack_is_read_with_its_pixel_size(tmp_path):
     source = read_image_file(tmp_path / "tomo.mrc")
     assert source.is_stack and source.pixel_size_nm == pytest.approx(0.5)
     np.testing.assert_array_equal(source.frames, data)
+
+
+def write_sequence(folder: Path, stack: np.ndarray, names: list[str]) -> None:
+    folder.mkdir()
+    for frame, name in zip(stack, names, strict=True):
+        iio.imwrite(folder / name, (frame // 2).astype(np.uint8))
+
+
+def test_a_folder_of_images_is_one_video_in_natural_order(tmp_path):
+    stack = moving_disks(11)
+    names = [f"frame_{i}.png" for i in range(11)]  # frame_10 sorts after frame_9, not frame_1
+    write_sequence(tmp_path / "run1", stack, names)
+    (tmp_path / "run1" / "notes.txt").write_text("not an image: ignored")
+    source = read_image_file(tmp_path / "run1")
+    assert source.is_stack and source.frames.shape == (11, 64, 80)
+    assert list(source.frame_files) == names
+    np.testing.assert_array_equal(source.frames, stack // 2)
+    out = tmp_path / "out"
+    code = main(["analyze", str(tmp_path / "run1"), "--out", str(out), "--no-progress",
+                 "--engine", "classical", "--frame-interval-s", "0.2"])  # fmt: skip
+    assert code == 0
+    mover = sorted(
+        (p for p in read_csv(out / "particles.csv") if float(p["y"]) > 30),
+        key=lambda p: int(p["frame"]),
+    )
+    # one track across the eleven files, moving +2 px per frame in natural order
+    assert [round(float(p["x"])) for p in mover] == [30 + 2 * i for i in range(11)]
+    assert len({p["track_id"] for p in mover}) == 1 and {p["source"] for p in mover} == {"run1"}
+    assert float(mover[-1]["t_s"]) == pytest.approx(2.0)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sequences"] == {"run1": names} and summary["frames"] == 11
+
+
+def test_sequence_flag_tracks_listed_files_as_one_video(tmp_path):
+    stack = moving_disks(4)
+    names = [f"img{i}.png" for i in (3, 2, 1, 0)]  # listed out of order
+    write_sequence(tmp_path / "seq", stack[::-1], names)
+    out = tmp_path / "out"
+    paths = [str(tmp_path / "seq" / n) for n in names]
+    code = main(["analyze", *paths, "--sequence", "--out", str(out), "--no-progress",
+                 "--engine", "classical"])  # fmt: skip
+    assert code == 0
+    frames = read_csv(out / "frames.csv")
+    assert [(f["source"], f["frame"]) for f in frames] == [("seq", str(i)) for i in range(4)]
+    mover = [p for p in read_csv(out / "particles.csv") if float(p["y"]) > 30]
+    assert [round(float(p["x"])) for p in mover] == [30, 32, 34, 36]
+    assert len({p["track_id"] for p in mover}) == 1
+
+
+def test_bad_sequences_fail_with_a_clear_message(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["analyze", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert "holds no image file" in capsys.readouterr().err
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    iio.imwrite(folder / "a.png", np.zeros((16, 16), np.uint8))
+    iio.imwrite(folder / "b.png", np.zeros((16, 20), np.uint8))
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "o")]) == 2
+    assert "differs from (16, 16) of a.png" in capsys.readouterr().err
+    tifffile.imwrite(folder / "b.png".replace("png", "tif"), np.zeros((2, 16, 16), np.uint8))
+    (folder / "b.png").unlink()
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "o")]) == 2
+    assert "holds 2 frames; an image sequence takes one image per file" in capsys.readouterr().err
+
+
+def write_video(path: Path, stack: np.ndarray, fps: int, codec: str) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = stack.shape[1:]
+        stream.pix_fmt = "yuv420p" if codec != "ffv1" else "gray"
+        for frame in stack:
+            image = av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="gray")
+            container.mux(stream.encode(image))
+        container.mux(stream.encode())
+
+
+@pytest.mark.parametrize(("name", "codec"), [("clip.mkv", "ffv1"), ("clip.mp4", "mpeg4")])
+def test_video_files_are_tracked_with_their_frame_rate(tmp_path, name, codec):
+    stack = np.clip(moving_disks(6), 0, 255)
+    write_video(tmp_path / name, stack, fps=4, codec=codec)
+    source = read_image_file(tmp_path / name)
+    assert source.is_stack and source.frames.shape == (6, 64, 80)
+    assert source.frame_interval_s == pytest.approx(0.25)
+    if codec == "ffv1":  # lossless
+        np.testing.assert_array_equal(source.frames, stack)
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path / name), "--out", str(out), "--no-progress",
+                 "--engine", "classical"]) == 0  # fmt: skip
+    mover = [p for p in read_csv(out / "particles.csv") if float(p["y"]) > 30]
+    assert [round(float(p["x"])) for p in mover] == [30, 32, 34, 36, 38, 40]
+    assert len({p["track_id"] for p in mover}) == 1
+    assert float(mover[-1]["t_s"]) == pytest.approx(1.25)
+
+
+def test_broken_video_and_animated_gif(tmp_path, capsys):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
+    assert main(["analyze", str(tmp_path / "broken.mp4"), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot decode the video" in capsys.readouterr().err
+    stack = (moving_disks(3) // 2).astype(np.uint8)
+    iio.imwrite(tmp_path / "anim.gif", stack)
+    source = read_image_file(tmp_path / "anim.gif")
+    assert source.is_stack and source.frames.shape == (3, 64, 80)
+    iio.imwrite(tmp_path / "still.gif", stack[0])
+    assert read_image_file(tmp_path / "still.gif").frames.shape == (1, 64, 80)
