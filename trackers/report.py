@@ -138,8 +138,10 @@ def markdown_report(
     speed_lines: Sequence[str] = (),
     match_distance_px: float = 5.0,
     chain_lines: Sequence[str] = (),
+    real_video_lines: Sequence[str] = (),
 ) -> str:
-    """Return the whole Markdown page; ``chain_lines`` describe the whole chain (engine, doses)."""
+    """Return the whole Markdown page; ``chain_lines`` describe the whole chain (engine, doses);
+    ``real_video_lines`` the chain on a real (not simulated) video with true masks."""
     out = [
         "# Particle tracking: measured accuracy",
         "",
@@ -209,6 +211,8 @@ def markdown_report(
             *trackmate_lines,
             "",
         ]
+    if real_video_lines:
+        out += ["## Whole chain on a liquid-cell video with true masks", "", *real_video_lines, ""]
     if speed_lines:
         out += ["## Speed", "", *speed_lines, ""]
     return "\n".join(out).rstrip() + "\n"
