@@ -93,6 +93,24 @@ def test_acquire_streams_a_file_with_its_calibration(running, tmp_path, capsys):
     assert all(f["pixel_size_nm"] == 0.5 and f["count"] == 1 for f in frames)
 
 
+def test_acquire_streams_a_folder_of_images_as_one_series(running, tmp_path, capsys):
+    import imageio.v3 as iio
+
+    server, client = running()
+    folder = tmp_path / "run7"
+    folder.mkdir()
+    for i in range(3):  # frame_10 after frame_2: natural order
+        image = disks_image((48, 48), [(20, 14 + 3 * i)], 5, "<u2")
+        iio.imwrite(folder / f"frame_{(1, 2, 10)[i]}.png", (image // 4).astype(np.uint8))
+    code = main(["acquire", "--file", str(folder), "--fps", "0",
+                 "--endpoint", server.endpoints.ingest])  # fmt: skip
+    assert code == 0
+    assert "sent 3 frames of series 'run7'" in capsys.readouterr().out
+    assert client.wait_for(lambda: len(client.topic("frame")) == 3, 20.0)
+    frames = client.topic("frame")
+    assert [f["seq"] for f in frames] == [0, 1, 2] and all(f["count"] == 1 for f in frames)
+
+
 def test_serve_on_a_busy_port_fails_clearly(running, capsys):
     server, _client = running()
     busy = server.endpoints.ingest
