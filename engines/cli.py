@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.0,
         help="share of simulated frames with small particles on thick support grains (0-1)",
     )
+    p.add_argument(
+        "--sim-default-share",
+        type=float,
+        default=0.3,
+        help="share of simulated frames drawn with the simulator's calibrated defaults (random "
+        "contrast, arrangement and dose; the rest is the wide draw; 0-1, default 0.3)",
+    )
     p.add_argument("--cache-dir", type=Path, default=Path("/tmp/nanolive-cache"))
     p.add_argument("--data-root", type=Path, default=None, help="shared/data/authentic folder")
     p.add_argument("--base-channels", type=int, default=8)
@@ -183,7 +190,11 @@ def run_train(args: argparse.Namespace) -> int:
             s
             for seed in args.sim_seed
             for s in simulated_training_set(
-                args.sim_frames, seed, args.cache_dir, grain_share=args.sim_grain_share
+                args.sim_frames,
+                seed,
+                args.cache_dir,
+                grain_share=args.sim_grain_share,
+                default_share=args.sim_default_share,
             )
         ]
     real = args.real_fraction > 0

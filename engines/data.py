@@ -219,14 +219,23 @@ def real_samples(root: Path, dataset: str, part: str) -> list[Sample]:
 # --- simulator ---------------------------------------------------------------------------------
 
 
+#: Share of the simulator's defaults among the random training configs (the versions before
+#: ``default_share`` existed).
+DEFAULT_SHARE = 0.3
+
+
 def random_sim_config(
-    rng: np.random.Generator, shape: tuple[int, int] = (384, 384), grain_share: float = 0.0
+    rng: np.random.Generator,
+    shape: tuple[int, int] = (384, 384),
+    grain_share: float = 0.0,
+    default_share: float = DEFAULT_SHARE,
 ) -> SimConfig:
     """Return a SimConfig drawn over the range the model must cope with.
 
     With probability ``grain_share`` small particles on thick support grains in vacuum
-    (:func:`grain_sim_config`); else with probability 0.3 the simulator's defaults with a random
-    contrast, arrangement and dose (10-2000 e/px); otherwise a wide draw: both contrasts, 10-2000
+    (:func:`grain_sim_config`); else with probability ``default_share`` the simulator's defaults
+    (its calibrated particle sizes, signal and support) with a random contrast, arrangement and dose
+    (10-2000 e/px); otherwise a wide draw: both contrasts, 10-2000
     e/px, particle radii ~2.5-20 px, coverage 3-35 %, every arrangement, fine support texture 2-20 %,
     slow undulation 0-0.6, contaminants, scan jitter, vacuum. With ``grain_share`` 0 the draws are
     those of the versions before it existed (the same random numbers are consumed). Training never
@@ -237,13 +246,15 @@ def random_sim_config(
 
     if not 0 <= grain_share <= 1:
         raise ValueError(f"grain_share must be in [0, 1], not {grain_share}")
+    if not 0 <= default_share <= 1:
+        raise ValueError(f"default_share must be in [0, 1], not {default_share}")
     base = SimConfig(shape=shape)
     mode = str(rng.choice(["haadf", "bf"]))
     dose = float(math.exp(rng.uniform(math.log(10.0), math.log(2000.0))))
     arrangement = str(rng.choice(ARRANGEMENTS))
     if grain_share > 0 and rng.random() < grain_share:
         return grain_sim_config(rng, replace(base, mode=mode, dose_e_per_px=dose))
-    if rng.random() < 0.3:
+    if rng.random() < default_share:
         return replace(base, mode=mode, dose_e_per_px=dose, arrangement=arrangement)
     for _ in range(20):
         pixel_size_nm = float(math.exp(rng.uniform(math.log(0.12), math.log(0.6))))
@@ -340,6 +351,7 @@ def simulated_training_set(
     cache_dir: Path | None,
     shape: tuple[int, int] = (384, 384),
     grain_share: float = 0.0,
+    default_share: float = DEFAULT_SHARE,
 ) -> list[Sample]:
     """Return ``n_frames`` simulated frames with random configs (:func:`random_sim_config`); cached
     as one .npz in ``cache_dir`` under a key of the arguments and the simulator's source."""
@@ -347,6 +359,8 @@ def simulated_training_set(
     from tqdm import tqdm
 
     grain = f"-grain{grain_share}" if grain_share else ""  # 0: the key of the older versions
+    if default_share != DEFAULT_SHARE:
+        grain += f"-default{default_share}"
     key = hashlib.sha256(
         f"{n_frames}-{seed}-{shape}-{simulator_digest()}{grain}".encode()
     ).hexdigest()[:12]
@@ -358,7 +372,7 @@ def simulated_training_set(
     for i in tqdm(range(n_frames), desc="simulating", unit="frame"):
         frame = None
         while frame is None:
-            config = random_sim_config(rng, shape, grain_share)
+            config = random_sim_config(rng, shape, grain_share, default_share)
             try:
                 frame = simulate_image(config, int(rng.integers(0, EVAL_SEED_OFFSET)))
             except (ValueError, IndexError, RuntimeError) as exc:  # simulator failed on a config

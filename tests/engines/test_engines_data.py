@@ -24,6 +24,28 @@ def test_grain_share_zero_keeps_the_wide_draw() -> None:
         random_sim_config(np.random.default_rng(0), (384, 384), 1.5)
 
 
+def test_default_share_sets_how_often_the_simulator_defaults_are_drawn() -> None:
+    """The simulator's calibrated defaults (0.25 nm/px, median radius 1.2 nm) come at the given
+    share; the default share keeps the draws of the versions before the parameter existed."""
+    from nanolive.sim import SimConfig
+
+    def is_default(c: SimConfig) -> bool:
+        base = SimConfig()
+        return c.pixel_size_nm == base.pixel_size_nm and c.radius_median_nm == base.radius_median_nm
+
+    rng = np.random.default_rng(3)
+    share = {f: np.mean([is_default(random_sim_config(rng, default_share=f)) for _ in range(400)])
+             for f in (0.0, 0.3, 0.6, 1.0)}  # fmt: skip
+    assert share[0.0] == 0.0 and share[1.0] == 1.0
+    assert 0.22 < share[0.3] < 0.38 and 0.52 < share[0.6] < 0.68
+    old = [random_sim_config(np.random.default_rng(s)) for s in range(30)]
+    assert old == [
+        random_sim_config(np.random.default_rng(s), default_share=0.3) for s in range(30)
+    ]
+    with pytest.raises(ValueError, match="default_share"):
+        random_sim_config(np.random.default_rng(0), default_share=-0.1)
+
+
 @pytest.mark.parametrize("mode", ["haadf", "bf"])
 def test_grain_particles_stand_out_from_their_grain(mode: str) -> None:
     """Each labelled particle differs from the grain around it (brighter in HAADF, darker in BF),
