@@ -2,8 +2,9 @@
 
 Each input is one source: a stack (3-D), a video file or a folder of images (an image sequence) is a
 video analysed as one series (one tracker), a 2-D image is analysed on its own. With
-``AnalyzeOptions.sequence`` all inputs together are one image sequence, in natural order. Output in DIR (see :mod:`nanolive.stream.record` for the columns):
-particles.csv, frames.csv, events.csv and, with ``save_labels``, labels/<input stem>.tif.
+``AnalyzeOptions.sequence`` all inputs together are one image sequence, in natural order. Output in
+DIR (see :mod:`nanolive.stream.record` for the columns): particles.csv, frames.csv, events.csv,
+summary.json and, with ``save_labels``, labels/<input stem>.tif.
 """
 
 from __future__ import annotations
