@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,9 +167,12 @@ def simulated_frames(
     return frames(), config.pixel_size_nm
 
 
-def file_frames(frames: np.ndarray, repeat: int = 1) -> Iterator[OutgoingFrame]:
-    """Yield the frames (N, rows, cols) of a file ``repeat`` times, in their own dtype."""
-    wire = frames if frames.dtype.str in ALLOWED_DTYPES else frames.astype(np.float32)
+def file_frames(frames: Sequence[np.ndarray], repeat: int = 1) -> Iterator[OutgoingFrame]:
+    """Yield the frames (N, rows, cols) of a file ``repeat`` times, in their own dtype when the
+    protocol allows it, else as float32. Frames of an image sequence are read as they are sent (a
+    bad file raises ValueError then)."""
     for _ in range(repeat):
-        for image in wire:
-            yield OutgoingFrame(np.ascontiguousarray(image))
+        for index in range(len(frames)):
+            image = np.asarray(frames[index])
+            wire = image if image.dtype.str in ALLOWED_DTYPES else image.astype(np.float32)
+            yield OutgoingFrame(np.ascontiguousarray(wire))

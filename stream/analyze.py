@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from .record import SessionRecorder
 log = logging.getLogger(__name__)
 
 PROGRESS_MIN_FRAMES = 20  # show a progress bar from this many frames on
+UNREADABLE = "unreadable_file"  # failure reason of a frame whose file cannot be read
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,25 @@ def read_sources(inputs: Sequence[Path], sequence: bool) -> list[ImageSource]:
     return [read_image_file(p) for p in inputs]
 
 
-def frame_inputs(source: ImageSource, options: AnalyzeOptions) -> Iterator[FrameInput]:
-    """Yield the frames of ``source`` as core inputs (float32; series = file name; seq = index)."""
+def frame_inputs(
+    source: ImageSource,
+    options: AnalyzeOptions,
+    unreadable: Callable[[int, str], None] | None = None,
+) -> Iterator[FrameInput]:
+    """Yield the frames of ``source`` as core inputs (float32; series = file name; seq = index).
+
+    A frame that cannot be read (a bad file of an image sequence) is passed to ``unreadable(index,
+    detail)`` and skipped; without ``unreadable`` its ValueError propagates."""
     pixel = options.pixel_size_nm or source.pixel_size_nm
     interval = options.frame_interval_s or source.frame_interval_s
-    for index, image in enumerate(source.frames):
+    for index in range(len(source.frames)):
+        try:
+            image = source.frames[index]
+        except ValueError as exc:
+            if unreadable is None:
+                raise
+            unreadable(index, str(exc))
+            continue
         yield FrameInput(
             series=source.name,
             seq=index,
@@ -139,9 +154,14 @@ def analyze_paths(
         for source in sources:
             processor = FrameProcessor(engine, tracker_config, integration)
             stem = source.path.stem
-            for outcome in process_frames(
-                processor, frame_inputs(source, options), options.max_batch
-            ):
+
+            def unreadable(index: int, detail: str, name: str = source.name) -> None:
+                failures[UNREADABLE] = failures.get(UNREADABLE, 0) + 1
+                log.warning("%s frame %d not analysed (%s): %s", name, index, UNREADABLE, detail)
+                bar.update(1)
+
+            inputs = frame_inputs(source, options, unreadable)
+            for outcome in process_frames(processor, inputs, options.max_batch):
                 bar.update(1)
                 if isinstance(outcome, FrameFailure):
                     failures[outcome.reason] = failures.get(outcome.reason, 0) + 1

@@ -227,7 +227,7 @@ def acquire_command(args: argparse.Namespace) -> int:
     try:
         with FrameSender(args.endpoint, args.bind, send_timeout_s=args.send_timeout_s) as sender:
             report = stream_frames(sender, frames, series, args.fps, pixel, interval)
-    except (SendTimeout, KeyboardInterrupt) as exc:
+    except (SendTimeout, KeyboardInterrupt, ValueError) as exc:  # ValueError: a bad file
         return fail(f"sending stopped: {exc or 'interrupted'}")
     print(
         f"nanolive acquire: sent {report.sent} frames of series {series!r} to {args.endpoint} "

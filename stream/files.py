@@ -66,15 +66,17 @@ S_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
 class ImageSource:
     """The frames of one input file, or of one image sequence.
 
-    frames: (N, rows, cols) in the file's numeric dtype (grey); is_stack: True for a video (3-D data,
-    a video file or an image sequence: frames analysed as one series), False for a single image;
+    frames: (N, rows, cols) in the file's numeric dtype (grey); for an image sequence a
+    :class:`SequenceFrames` that reads each frame when it is accessed; is_stack: True for a video
+    (3-D data, a video file or an image sequence: frames analysed as one series), False for a single
+    image;
     pixel_size_nm: nm per px or None; frame_interval_s: s between frames or None; frame_files: for an
     image sequence, the file name of each frame (empty otherwise); path: the file, or the folder of
     a sequence.
     """
 
     path: Path
-    frames: np.ndarray
+    frames: np.ndarray | SequenceFrames
     is_stack: bool
     pixel_size_nm: float | None = None
     frame_interval_s: float | None = None
@@ -148,34 +150,69 @@ def sequence_files(folder: Path) -> list[Path]:
     return files
 
 
+class SequenceFrames(Sequence[np.ndarray]):
+    """The frames of an image sequence, each read from its file when it is accessed, so that a long
+    sequence never sits in memory at once. Indexing raises ValueError (naming the file) when a file
+    is unreadable, holds more than one frame, or differs in shape from the first."""
+
+    def __init__(self, paths: Sequence[Path], first: np.ndarray) -> None:
+        self.paths = tuple(paths)
+        self._first = first
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(frames, rows, cols), the frame shape being the first file's."""
+        return (len(self.paths), *self._first.shape)
+
+    def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError("SequenceFrames takes one index at a time")
+        path = self.paths[index]
+        if index in (0, -len(self.paths)):
+            return self._first
+        return sequence_frame(path, self._first.shape)
+
+
+def sequence_frame(path: Path, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Return the one 2-D frame of an image file of a sequence; raise ValueError when the file is
+    unreadable, holds several frames or (given ``shape``) differs in shape."""
+    frame = np.asarray(single_image(path).frames[0])
+    if shape is not None and frame.shape != tuple(shape):
+        raise ValueError(f"{path}: frame shape {frame.shape} differs from {tuple(shape)}")
+    return frame
+
+
+def single_image(path: Path) -> ImageSource:
+    """Return the source of an image file that must hold one frame; raise ValueError otherwise."""
+    try:
+        source = read_image_file(path)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc}") from exc
+    if source.is_stack:
+        raise ValueError(
+            f"{path}: holds {len(source.frames)} frames; an image sequence takes one image per "
+            "file (analyse a stack on its own)"
+        )
+    return source
+
+
 def read_image_sequence(paths: Sequence[str | Path], name: str | Path) -> ImageSource:
     """Return the 2-D images ``paths``, in the order given, as one video named ``name`` (its
-    ``path``: a folder, or any name for the tables). Every file must hold one frame of the same
-    shape; the pixel size is kept when all files agree on it. Raises ValueError otherwise."""
+    ``path``: a folder, or any name for the tables). Every path must be a supported file (checked
+    now); the first file is read now and gives the frame shape and the pixel size; the others are
+    read frame by frame (:class:`SequenceFrames`). Raises ValueError on a bad path or first file."""
     if not paths:
         raise ValueError(f"{name}: an image sequence needs at least one file")
-    frames: list[np.ndarray] = []
-    pixel_sizes: set[float | None] = set()
-    first = Path(paths[0])
-    for path in paths:
-        source = read_image_file(path)
-        if source.is_stack:
-            raise ValueError(
-                f"{source.path}: holds {len(source.frames)} frames; an image sequence takes one "
-                "image per file (analyse a stack on its own)"
-            )
-        if frames and source.frames.shape[1:] != frames[0].shape:
-            raise ValueError(
-                f"{source.path}: frame shape {source.frames.shape[1:]} differs from "
-                f"{frames[0].shape} of {first.name}"
-            )
-        frames.append(source.frames[0])
-        pixel_sizes.add(source.pixel_size_nm)
-    if len(pixel_sizes) > 1:
-        log.warning("%s: the files disagree on the pixel size %s; none is used", name, pixel_sizes)
-    pixel = pixel_sizes.pop() if len(pixel_sizes) == 1 else None
-    names = tuple(Path(p).name for p in paths)
-    return ImageSource(Path(name), np.stack(frames), True, pixel, None, names)
+    files = [check_input_path(p) for p in paths]
+    if any(f.is_dir() for f in files):
+        raise ValueError(f"{name}: an image sequence takes image files, not folders")
+    first = single_image(files[0])
+    frames = SequenceFrames(files, np.asarray(first.frames[0]))
+    names = tuple(f.name for f in files)
+    return ImageSource(Path(name), frames, True, first.pixel_size_nm, None, names)
 
 
 def read_video(path: Path) -> tuple[np.ndarray, float | None]:
@@ -229,13 +266,17 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 def read_plain_image(path: Path) -> np.ndarray:
     """Return the grey pixels of a PNG/JPEG/BMP/GIF: (rows, cols), or (N, rows, cols) for an
-    animated GIF of more than one frame."""
+    animated GIF of more than one frame; raise ValueError (naming the file) when it cannot be
+    decoded."""
     import imageio.v3 as iio
 
-    if path.suffix.lower() == ".gif":  # imageio gives (N, rows, cols, colour) for any GIF
-        frames = np.stack([to_grey(f) for f in np.asarray(iio.imread(path, index=None))])
-        return frames if len(frames) > 1 else frames[0]
-    return to_grey(np.asarray(iio.imread(path, index=0)))
+    try:
+        if path.suffix.lower() == ".gif":  # imageio gives (N, rows, cols, colour) for any GIF
+            frames = np.stack([to_grey(f) for f in np.asarray(iio.imread(path, index=None))])
+            return frames if len(frames) > 1 else frames[0]
+        return to_grey(np.asarray(iio.imread(path, index=0)))
+    except (OSError, ValueError, RuntimeError) as exc:  # the plugins' decode errors
+        raise ValueError(f"{path}: cannot decode the image: {exc}") from exc
 
 
 def read_tiff(path: Path) -> tuple[np.ndarray, float | None, float | None]:

@@ -220,16 +220,36 @@ def test_bad_sequences_fail_with_a_clear_message(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["analyze", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "holds no image file" in capsys.readouterr().err
-    folder = tmp_path / "mixed"
+    folder = tmp_path / "stacked"
     folder.mkdir()
-    iio.imwrite(folder / "a.png", np.zeros((16, 16), np.uint8))
-    iio.imwrite(folder / "b.png", np.zeros((16, 20), np.uint8))
-    assert main(["analyze", str(folder), "--out", str(tmp_path / "o")]) == 2
-    assert "differs from (16, 16) of a.png" in capsys.readouterr().err
-    tifffile.imwrite(folder / "b.png".replace("png", "tif"), np.zeros((2, 16, 16), np.uint8))
-    (folder / "b.png").unlink()
+    tifffile.imwrite(folder / "a.tif", np.zeros((2, 16, 16), np.uint8))  # the first file decides
     assert main(["analyze", str(folder), "--out", str(tmp_path / "o")]) == 2
     assert "holds 2 frames; an image sequence takes one image per file" in capsys.readouterr().err
+
+
+def test_a_bad_file_inside_a_sequence_is_a_counted_failure_not_a_stop(tmp_path, caplog):
+    """Files are read one frame at a time: a frame whose file is broken, of another shape or a
+    stack is skipped with the reason counted; the frames around it are analysed and tracked."""
+    stack = moving_disks(6)
+    names = [f"f{i}.png" for i in range(6)]
+    write_sequence(tmp_path / "seq", stack, names)
+    (tmp_path / "seq" / "f2.png").write_bytes(b"not a png")
+    iio.imwrite(tmp_path / "seq" / "f4.png", np.zeros((16, 20), np.uint8))
+    source = read_image_file(tmp_path / "seq")
+    assert len(source.frames) == 6 and source.frames.shape == (6, 64, 80)
+    with pytest.raises(ValueError, match="f4.png: frame shape"):
+        source.frames[4]
+    out = tmp_path / "out"
+    code = main(["analyze", str(tmp_path / "seq"), "--out", str(out), "--no-progress",
+                 "--engine", "classical"])  # fmt: skip
+    assert code == 1  # some frames failed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 4 and summary["failures"] == {"unreadable_file": 2}
+    assert [f["frame"] for f in read_csv(out / "frames.csv")] == ["0", "1", "3", "5"]
+    mover = [p for p in read_csv(out / "particles.csv") if float(p["y"]) > 30]
+    assert [round(float(p["x"])) for p in mover] == [30, 32, 36, 40]
+    assert len({p["track_id"] for p in mover}) == 1  # the tracker coasts over the gaps
+    assert "f2.png" in caplog.text and "unreadable_file" in caplog.text
 
 
 def write_video(path: Path, stack: np.ndarray, fps: int, codec: str) -> None:
