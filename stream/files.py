@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,8 @@ class ImageSource:
     """The frames of one input file, or of one image sequence.
 
     frames: (N, rows, cols) in the file's numeric dtype (grey); for an image sequence a
-    :class:`SequenceFrames` that reads each frame when it is accessed; is_stack: True for a video
+    :class:`SequenceFrames` that reads each frame when it is accessed, for a video file a
+    :class:`VideoFrames` that decodes it; is_stack: True for a video
     (3-D data, a video file or an image sequence: frames analysed as one series), False for a single
     image;
     pixel_size_nm: nm per px or None; frame_interval_s: s between frames or None; frame_files: for an
@@ -76,7 +78,7 @@ class ImageSource:
     """
 
     path: Path
-    frames: np.ndarray | SequenceFrames
+    frames: np.ndarray | SequenceFrames | VideoFrames
     is_stack: bool
     pixel_size_nm: float | None = None
     frame_interval_s: float | None = None
@@ -98,8 +100,8 @@ def read_image_file(path: str | Path) -> ImageSource:
     if suffix in PLAIN_IMAGE_SUFFIXES:
         return source_from_array(p, read_plain_image(p), None, None)
     if suffix in VIDEO_SUFFIXES:
-        data, interval = read_video(p)
-        return source_from_array(p, data, None, interval)
+        frames, interval = read_video(p)
+        return ImageSource(p, frames, True, None, interval)
     if suffix in TIFF_SUFFIXES:
         data, pixel_nm, interval = read_tiff(p)
         return source_from_array(p, data, pixel_nm, interval)
@@ -215,23 +217,92 @@ def read_image_sequence(paths: Sequence[str | Path], name: str | Path) -> ImageS
     return ImageSource(Path(name), frames, True, first.pixel_size_nm, None, names)
 
 
-def read_video(path: Path) -> tuple[np.ndarray, float | None]:
-    """Return (frames as 8-bit luminance (N, rows, cols), s per frame or None) of a video file."""
+class VideoFrames(Sequence[np.ndarray]):
+    """The frames of a video file as 8-bit luminance (rows, cols), decoded when they are accessed
+    in order, so that a long video never sits in memory at once; going back reopens the file and
+    decodes from the start. Indexing raises ValueError (naming the file) when a frame cannot be
+    decoded or the video ends before its announced length."""
+
+    def __init__(self, path: Path, count: int, frame_shape: tuple[int, int]) -> None:
+        self.path = path
+        self._count = count
+        self._frame_shape = frame_shape
+        self._decoder: Iterator[Any] | None = None
+        self._container: Any = None
+        self._next = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(frames, rows, cols)."""
+        return (self._count, *self._frame_shape)
+
+    def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
+        import av
+
+        if isinstance(index, slice):
+            raise TypeError("VideoFrames takes one index at a time")
+        index = index + self._count if index < 0 else index
+        if not 0 <= index < self._count:
+            raise IndexError(f"frame {index} of a {self._count}-frame video")
+        if self._decoder is None or index < self._next:
+            self._open()
+        try:
+            while True:
+                frame = next(self._decoder)  # type: ignore[arg-type]
+                self._next += 1
+                if self._next > index:
+                    break
+        except StopIteration:
+            self.close()
+            raise ValueError(f"{self.path}: the video ends before frame {index}") from None
+        except av.FFmpegError as exc:
+            self.close()
+            raise ValueError(f"{self.path}: cannot decode frame {index}: {exc}") from exc
+        if self._next == self._count:
+            self.close()
+        return frame.to_ndarray(format="gray")
+
+    def _open(self) -> None:
+        import av
+
+        self.close()
+        self._container = av.open(str(self.path))
+        self._decoder = iter(self._container.decode(self._container.streams.video[0]))
+        self._next = 0
+
+    def close(self) -> None:
+        """Close the file (reopened on the next access)."""
+        if self._container is not None:
+            self._container.close()
+        self._container, self._decoder = None, None
+
+
+def read_video(path: Path) -> tuple[VideoFrames, float | None]:
+    """Return (the frames, decoded on access; s per frame or None) of a video file. The video is
+    decoded once here to count its frames and to fail early on a broken file (ValueError)."""
     import av
 
+    count, shape = 0, (0, 0)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise ValueError(f"{path}: the file holds no video stream")
             stream = container.streams.video[0]
-            frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
+            for frame in container.decode(stream):
+                count += 1
+                shape = (int(frame.height), int(frame.width))
             rate = stream.average_rate or stream.guessed_rate
     except av.FFmpegError as exc:
         raise ValueError(f"{path}: cannot decode the video: {exc}") from exc
-    if not frames:
+    if not count:
         raise ValueError(f"{path}: the video holds no frame")
+    if min(shape) < 2:
+        raise ValueError(f"{path}: frames of shape {shape} are too small")
     interval = 1.0 / float(rate) if rate else None
-    return np.stack(frames), interval
+    return VideoFrames(path, count, shape), interval
 
 
 def source_from_array(

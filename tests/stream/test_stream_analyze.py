@@ -283,6 +283,17 @@ def test_video_files_are_tracked_with_their_frame_rate(tmp_path, name, codec):
     assert float(mover[-1]["t_s"]) == pytest.approx(1.25)
 
 
+def test_video_frames_are_decoded_on_access_in_any_order(tmp_path):
+    stack = np.clip(moving_disks(5), 0, 255)
+    write_video(tmp_path / "clip.mkv", stack, fps=2, codec="ffv1")
+    frames = read_image_file(tmp_path / "clip.mkv").frames
+    assert len(frames) == 5 and frames.shape == (5, 64, 80)
+    for i in (3, 4, 1, -5, 2):  # backwards access reopens the file and decodes from the start
+        np.testing.assert_array_equal(frames[i], stack[i])
+    with pytest.raises(IndexError):
+        frames[5]
+
+
 def test_broken_video_and_animated_gif(tmp_path, capsys):
     (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
     assert main(["analyze", str(tmp_path / "broken.mp4"), "--out", str(tmp_path / "o")]) == 2
