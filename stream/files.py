@@ -172,17 +172,16 @@ class SequenceFrames(Sequence[np.ndarray]):
     def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
         if isinstance(index, slice):
             raise TypeError("SequenceFrames takes one index at a time")
-        path = self.paths[index]
         if index in (0, -len(self.paths)):
-            return self._first
-        return sequence_frame(path, self._first.shape)
+            return self._first  # read when the sequence was opened
+        return sequence_frame(self.paths[index], self._first.shape)
 
 
-def sequence_frame(path: Path, shape: tuple[int, ...] | None = None) -> np.ndarray:
+def sequence_frame(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """Return the one 2-D frame of an image file of a sequence; raise ValueError when the file is
-    unreadable, holds several frames or (given ``shape``) differs in shape."""
+    unreadable, holds several frames or differs from ``shape``."""
     frame = np.asarray(single_image(path).frames[0])
-    if shape is not None and frame.shape != tuple(shape):
+    if frame.shape != tuple(shape):
         raise ValueError(f"{path}: frame shape {frame.shape} differs from {tuple(shape)}")
     return frame
 

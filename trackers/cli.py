@@ -257,14 +257,12 @@ def real_video_summary(engine_name: str) -> list[str]:
         config = TrackerConfig(**tracker_set)  # type: ignore[arg-type]
         rows.append(score_masked_video("SAM-EM", name, images, labels, engine, config))
     sets = "; ".join(
-        f"{name}: "
-        + (
-            " ".join(f"`--set engine.{k}={v}`" for k, v in e.items())
-            + " "
-            + " ".join(f"`--set tracker.{k}={v}`" for k, v in t.items())
-        ).strip()
-        for name, e, t in REAL_VIDEO_SETTINGS
-        if e or t
+        f"{name}: " + " ".join(flags)
+        for name, engine_set, tracker_set in REAL_VIDEO_SETTINGS
+        if (
+            flags := [f"`--set engine.{k}={v}`" for k, v in engine_set.items()]
+            + [f"`--set tracker.{k}={v}`" for k, v in tracker_set.items()]
+        )
     )
     return [
         "The SAM-EM liquid-cell TEM example (shared/data/tracking/SAM-EM, evaluation only, never"

@@ -106,7 +106,7 @@ def _check(truth: Sequence[Points], pred: Sequence[Points], max_distance_px: flo
         raise ValueError(f"max_distance_px must be > 0, not {max_distance_px!r}")
 
 
-def _close_pairs(a: Points, b: Points, max_distance_px: float) -> tuple[np.ndarray, ...]:
+def close_pairs(a: Points, b: Points, max_distance_px: float) -> tuple[np.ndarray, ...]:
     """Return (i, j, distance) of all pairs of a's and b's points within the distance."""
     if len(a) == 0 or len(b) == 0:
         z = np.zeros(0, np.int64)
@@ -124,7 +124,7 @@ def clear_mot(truth: Sequence[Points], pred: Sequence[Points], max_distance_px: 
     fn = fp = idsw = n_match = 0
     dist_sum = 0.0
     for gt, hy in zip(truth, pred, strict=True):
-        i, j, d = _close_pairs(gt, hy, max_distance_px)
+        i, j, d = close_pairs(gt, hy, max_distance_px)
         matched: list[tuple[int, int, float]] = []
         if i.size:
             prev = np.array([last_match.get(int(g), -1) for g in gt.ids[i]])
@@ -186,7 +186,7 @@ def identity_scores(
     hy_ids, hy_idx = _id_index(pred)
     co = np.zeros((gt_ids.size, hy_ids.size))
     for gt, hy, gi, hi in zip(truth, pred, gt_idx, hy_idx, strict=True):
-        i, j, _ = _close_pairs(gt, hy, max_distance_px)
+        i, j, _ = close_pairs(gt, hy, max_distance_px)
         np.add.at(co, (gi[i], hi[j]), 1.0)
     idtp = 0
     if co.size:
@@ -216,7 +216,7 @@ def hota(truth: Sequence[Points], pred: Sequence[Points], max_distance_px: float
     gt_count = np.zeros(ng)
     hy_count = np.zeros(nh)
     for gt, hy, gi, hi in zip(truth, pred, gt_idx, hy_idx, strict=True):
-        i, j, d = _close_pairs(gt, hy, max_distance_px)
+        i, j, d = close_pairs(gt, hy, max_distance_px)
         s = np.clip(1.0 - d / max_distance_px, 0.0, 1.0)
         sims.append((i, j, s))
         gt_count[gi] += 1

@@ -21,7 +21,7 @@ import numpy as np
 
 from .config import TrackerConfig
 from .evaluation import engine_detections, track_video
-from .metrics import Points, clear_mot, hota, identity_scores
+from .metrics import Points, clear_mot, close_pairs, hota, identity_scores
 
 if TYPE_CHECKING:
     from nanolive.engines.base import Engine
@@ -96,25 +96,22 @@ def identity_runs(
     distances: list[float] = []
     for t, p in zip(truth, pred, strict=True):
         now: dict[int, tuple[int, int]] = {}
-        if t.ids.size and p.ids.size:
-            d = np.hypot(*(t.xy[:, None, :] - p.xy[None, :, :]).transpose(2, 0, 1))
-            used_t: set[int] = set()
-            used_p: set[int] = set()
-            for k in np.argsort(d, axis=None):
-                i, j = np.unravel_index(k, d.shape)
-                if d[i, j] > max_distance_px:
-                    break
-                if i in used_t or j in used_p:
-                    continue
-                used_t.add(i)
-                used_p.add(j)
-                tid, pid = int(t.ids[i]), int(p.ids[j])
-                ids_seen.add(pid)
-                distances.append(float(d[i, j]))
-                prev = run.get(tid)
-                length = prev[1] + 1 if prev is not None and prev[0] == pid else 1
-                now[tid] = (pid, length)
-                longest = max(longest, length)
+        i, j, d = close_pairs(t, p, max_distance_px)
+        used_t: set[int] = set()
+        used_p: set[int] = set()
+        for k in np.argsort(d):  # nearest pairs first, one to one
+            a, b = int(i[k]), int(j[k])
+            if a in used_t or b in used_p:
+                continue
+            used_t.add(a)
+            used_p.add(b)
+            tid, pid = int(t.ids[a]), int(p.ids[b])
+            ids_seen.add(pid)
+            distances.append(float(d[k]))
+            prev = run.get(tid)
+            length = prev[1] + 1 if prev is not None and prev[0] == pid else 1
+            now[tid] = (pid, length)
+            longest = max(longest, length)
         run = now
     median = float(np.median(distances)) if distances else float("nan")
     return len(ids_seen), longest, median
